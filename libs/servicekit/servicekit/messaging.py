@@ -1,0 +1,176 @@
+"""Outbox and inbox.
+
+The outbox makes "change state + announce it" atomic: events are rows written in the same DB
+transaction as the change; a relay publishes them afterwards with `Nats-Msg-Id = event_id`, so a
+re-publish after a crash is dropped by JetStream's duplicate window.
+
+The inbox makes consumers idempotent: (consumer, event_id) is written in the same transaction as the
+handler's effects, so a redelivered or replayed event has no second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_contracts import Event
+
+from .db import Database, is_sqlite
+from .metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+from .tracing import inject_headers
+
+if TYPE_CHECKING:
+    from .bus import Bus
+
+log = logging.getLogger("servicekit.outbox")
+
+E = TypeVar("E", bound=Event)
+
+
+class UnitOfWork:
+    """One DB transaction plus the events it will announce once committed."""
+
+    def __init__(self, session: AsyncSession, outbox: sa.Table) -> None:
+        self.session = session
+        self._outbox = outbox
+        self.emitted: list[Event] = []
+
+    async def emit(self, event: Event) -> None:
+        headers: dict[str, str] = {"Nats-Msg-Id": str(event.event_id), "Parley-Subject": event.subject}
+        inject_headers(headers)
+        await self.session.execute(
+            sa.insert(self._outbox).values(
+                event_id=str(event.event_id),
+                subject=event.subject,
+                payload=event.to_json(),
+                headers=headers,
+                created_at=datetime.now(UTC),
+                attempts=0,
+            )
+        )
+        self.emitted.append(event)
+
+
+@dataclass(frozen=True)
+class Handler(Generic[E]):
+    """A durable consumer: `name` is both the JetStream consumer name and the inbox key."""
+
+    name: str
+    event_type: type[E]
+    fn: Callable[[E, UnitOfWork], Awaitable[None]]
+
+
+class Inbox:
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+
+    async def claim(self, session: AsyncSession, consumer: str, event: Event) -> bool:
+        """Record the event as handled by `consumer`; False if it already was."""
+        seen = await session.scalar(
+            sa.select(sa.literal(1)).where(
+                self.table.c.consumer == consumer, self.table.c.event_id == str(event.event_id)
+            )
+        )
+        if seen:
+            return False
+        # A concurrent duplicate fails here (primary key) and its transaction rolls back.
+        await session.execute(
+            sa.insert(self.table).values(
+                consumer=consumer,
+                event_id=str(event.event_id),
+                subject=event.subject,
+                processed_at=datetime.now(UTC),
+            )
+        )
+        return True
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order; wakes on `kick()` or every `poll_seconds`."""
+
+    def __init__(
+        self, db: Database, outbox: sa.Table, bus: Bus, service: str, poll_seconds: float = 0.5
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.bus = bus
+        self.service = service
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                published = 0
+            if published == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def publish_pending(self, limit: int = 500) -> int:
+        """Publish up to `limit` rows, oldest first; stops at the first failure to keep order."""
+        t = self.outbox
+        query = sa.select(t.c.id, t.c.subject, t.c.payload, t.c.headers).where(t.c.published_at.is_(None))
+        query = query.order_by(t.c.id).limit(limit)
+        if not is_sqlite(self.db.url):
+            # Several replicas may relay; each row is taken by one of them.
+            query = query.with_for_update(skip_locked=True)
+        published_ids: list[int] = []
+        async with self.db.transaction() as session:
+            rows = (await session.execute(query)).all()
+            for row in rows:
+                try:
+                    await self.bus.publish_raw(row.subject, row.payload, dict(row.headers))
+                except Exception as exc:
+                    log.warning("outbox publish failed for %s: %s", row.subject, exc)
+                    await session.execute(
+                        sa.update(t)
+                        .where(t.c.id == row.id)
+                        .values(attempts=t.c.attempts + 1, last_error=str(exc)[:500])
+                    )
+                    break
+                published_ids.append(row.id)
+            if published_ids:
+                await session.execute(
+                    sa.update(t).where(t.c.id.in_(published_ids)).values(published_at=datetime.now(UTC))
+                )
+        if published_ids:
+            EVENTS_PUBLISHED.labels(self.service).inc(len(published_ids))
+        return len(published_ids)
+
+    async def pending_count(self) -> int:
+        async with self.db.session() as session:
+            count = await session.scalar(
+                sa.select(sa.func.count()).select_from(self.outbox).where(self.outbox.c.published_at.is_(None))
+            )
+        OUTBOX_PENDING.labels(self.service).set(count or 0)
+        return int(count or 0)
+
+
+def event_summary(event: Event) -> dict[str, Any]:
+    return {"subject": event.subject, "event_id": str(event.event_id)}
