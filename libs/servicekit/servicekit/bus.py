@@ -21,9 +21,8 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
-from pydantic import BaseModel, ValidationError
-
 from parley_contracts import STREAMS, Event, stream_for
+from pydantic import BaseModel, ValidationError
 
 from .db import Database
 from .messaging import Handler, Inbox, OutboxRelay, UnitOfWork

@@ -89,5 +89,5 @@ def configure_logging(service: str, level: str = "INFO", json_output: bool = Tru
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "aiosqlite", "faststream.access.nats"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "faststream"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from parley_contracts import Event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import Database, is_sqlite
 from .metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
@@ -44,19 +43,28 @@ class UnitOfWork:
         self.emitted: list[Event] = []
 
     async def emit(self, event: Event) -> None:
-        headers: dict[str, str] = {"Nats-Msg-Id": str(event.event_id), "Parley-Subject": event.subject}
-        inject_headers(headers)
-        await self.session.execute(
-            sa.insert(self._outbox).values(
-                event_id=str(event.event_id),
-                subject=event.subject,
-                payload=event.to_json(),
-                headers=headers,
-                created_at=datetime.now(UTC),
-                attempts=0,
-            )
-        )
-        self.emitted.append(event)
+        await self.emit_many([event])
+
+    async def emit_many(self, events: Sequence[Event]) -> None:
+        """Queue events in the outbox with one statement (bulk imports emit thousands)."""
+        if not events:
+            return
+        trace_headers: dict[str, str] = {}
+        inject_headers(trace_headers)
+        stamp = datetime.now(UTC)
+        rows = [
+            {
+                "event_id": str(event.event_id),
+                "subject": event.subject,
+                "payload": event.to_json(),
+                "headers": {"Nats-Msg-Id": str(event.event_id), "Parley-Subject": event.subject, **trace_headers},
+                "created_at": stamp,
+                "attempts": 0,
+            }
+            for event in events
+        ]
+        await self.session.execute(sa.insert(self._outbox), rows)
+        self.emitted.extend(events)
 
 
 @dataclass(frozen=True)
@@ -132,8 +140,13 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
-    async def publish_pending(self, limit: int = 500) -> int:
-        """Publish up to `limit` rows, oldest first; stops at the first failure to keep order."""
+    async def publish_pending(self, limit: int = 1000, window: int = 200) -> int:
+        """Publish up to `limit` rows, oldest first.
+
+        Publishes are pipelined `window` at a time (sent in order on one connection, acks awaited
+        together). A row that fails stays queued and is retried on the next pass; consumers are
+        idempotent and carry snapshots, so a retried event arriving after a later one is harmless.
+        """
         t = self.outbox
         query = sa.select(t.c.id, t.c.subject, t.c.payload, t.c.headers).where(t.c.published_at.is_(None))
         query = query.order_by(t.c.id).limit(limit)
@@ -143,21 +156,26 @@ class OutboxRelay:
         published_ids: list[int] = []
         async with self.db.transaction() as session:
             rows = (await session.execute(query)).all()
-            for row in rows:
-                try:
-                    await self.bus.publish_raw(row.subject, row.payload, dict(row.headers))
-                except Exception as exc:
+            for start in range(0, len(rows), window):
+                chunk = rows[start : start + window]
+                results = await asyncio.gather(
+                    *(self.bus.publish_raw(r.subject, r.payload, dict(r.headers)) for r in chunk),
+                    return_exceptions=True,
+                )
+                failed = [(r, exc) for r, exc in zip(chunk, results, strict=True) if isinstance(exc, BaseException)]
+                published_ids.extend(r.id for r, res in zip(chunk, results, strict=True)
+                                     if not isinstance(res, BaseException))
+                for row, exc in failed:
                     log.warning("outbox publish failed for %s: %s", row.subject, exc)
                     await session.execute(
-                        sa.update(t)
-                        .where(t.c.id == row.id)
+                        sa.update(t).where(t.c.id == row.id)
                         .values(attempts=t.c.attempts + 1, last_error=str(exc)[:500])
                     )
+                if failed:
                     break
-                published_ids.append(row.id)
-            if published_ids:
+            for start in range(0, len(published_ids), 500):
                 await session.execute(
-                    sa.update(t).where(t.c.id.in_(published_ids)).values(published_at=datetime.now(UTC))
+                    sa.update(t).where(t.c.id.in_(published_ids[start : start + 500])).values(published_at=datetime.now(UTC))
                 )
         if published_ids:
             EVENTS_PUBLISHED.labels(self.service).inc(len(published_ids))

@@ -74,6 +74,8 @@ class ServiceRuntime:
         await upgrade_to_head_async(self.definition.migrations, self.settings.database_url)
 
     async def start(self, *, consume: bool = True) -> None:
+        if self.settings.auto_migrate:
+            await self.migrate()
         if consume:
             for handler in self.definition.handlers(self):
                 self.handlers[handler.name] = handler

@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str = "sqlite+aiosqlite:///./var/data/service.db"
     database_echo: bool = False
+    # Apply Alembic migrations on start (dev/test); in prod run `python -m <service> migrate` as a job.
+    auto_migrate: bool = False
     nats_url: str = "nats://127.0.0.1:4222"
     # Prefix of every subject and stream, so environments (and test runs) can share one NATS server.
     bus_namespace: str = "parley"

@@ -12,7 +12,6 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from parley_contracts import LeadCreated, LeadSnapshot
 from servicekit.bus import wait_for
 from servicekit.runtime import ServiceRuntime

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-
 from parley_contracts import LeadCreated
 
 from ..db import make_messaging_tables, new_metadata

@@ -1,0 +1,67 @@
+"""Consumers: other services' facts become timeline entries; commands change consent or email."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parley_contracts import (
+    CallEnded,
+    CallStarted,
+    EmailFailed,
+    EmailSent,
+    Event,
+    FollowupRequested,
+    LeadEmailCaptured,
+    NeedsExtracted,
+    ProspectusGenerated,
+    RecommendationsReady,
+    SetLeadConsent,
+    TaskCompleted,
+)
+from servicekit.messaging import Handler, UnitOfWork
+from servicekit.runtime import ServiceRuntime
+
+from .. import service_layer as svc
+from ..domain.timeline import entry_for
+
+TIMELINE_EVENTS: tuple[type[Event], ...] = (
+    CallStarted,
+    CallEnded,
+    NeedsExtracted,
+    RecommendationsReady,
+    ProspectusGenerated,
+    EmailSent,
+    EmailFailed,
+    TaskCompleted,
+    FollowupRequested,
+)
+
+
+async def fold_into_timeline(event: Event, uow: UnitOfWork) -> None:
+    entry = entry_for(event)
+    lead_id = getattr(event, "lead_id", None)
+    if entry is not None and lead_id is not None:
+        await svc.record_timeline(uow, lead_id, event, entry)
+
+
+async def set_consent(event: SetLeadConsent, uow: UnitOfWork) -> None:
+    await svc.apply_consent(
+        uow, event.lead_id, dnd=event.dnd, email_opt_out=event.email_opt_out,
+        call_recording=event.call_recording, reason=f"{event.source}: {event.reason}",
+    )
+
+
+async def capture_email(event: LeadEmailCaptured, uow: UnitOfWork) -> None:
+    await svc.capture_email(uow, event.lead_id, event.email, event)
+
+
+def handlers(_runtime: ServiceRuntime) -> list[Handler[Any]]:
+    timeline = [
+        Handler(f"leads-timeline-{cls.subject.replace('.', '-')}", cls, fold_into_timeline)
+        for cls in TIMELINE_EVENTS
+    ]
+    return [
+        *timeline,
+        Handler("leads-set-consent", SetLeadConsent, set_consent),
+        Handler("leads-email-captured", LeadEmailCaptured, capture_email),
+    ]
