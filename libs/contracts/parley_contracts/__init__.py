@@ -83,10 +83,13 @@ EVENTS_BY_SUBJECT: dict[str, type[Event]] = {cls.subject: cls for cls in EVENT_T
 
 # Request/reply subjects (answers needed now, not facts): not stored in a stream.
 RPC_LOOKUP_PRODUCTS = "rpc.rag.lookup_products"
+# Admin settings resolved in clear (API keys included) for services on the internal bus only.
+RPC_GATEWAY_SETTINGS = "rpc.gateway.settings"
 
 __all__ = [
     "EVENTS_BY_SUBJECT",
     "EVENT_TYPES",
+    "RPC_GATEWAY_SETTINGS",
     "RPC_LOOKUP_PRODUCTS",
     "STREAMS",
     "AuditRecorded",

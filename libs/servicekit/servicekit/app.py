@@ -118,10 +118,12 @@ def install_health(app: FastAPI) -> None:
             checks["database"] = f"error: {type(exc).__name__}"
         checks["nats"] = "ok" if runtime.bus.connected else "error: disconnected"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not-ready", "service": runtime.definition.name, "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, Any] = {
+            "status": "ready" if ready else "not-ready", "service": runtime.definition.name, "checks": checks
+        }
+        if runtime.definition.readiness_details is not None:
+            body["dependencies"] = await runtime.definition.readiness_details(runtime)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -6,13 +6,21 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
 
 from .logging import configure_logging
 from .runtime import ServiceDefinition, ServiceRuntime
 
 
-def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
+def main(
+    definition: ServiceDefinition,
+    argv: list[str] | None = None,
+    app_factory: Callable[[Any], FastAPI] | None = None,
+) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m {definition.name}", description=definition.description)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP API and the event consumers")
@@ -38,7 +46,7 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
         from .app import create_app
 
         uvicorn.run(
-            create_app(definition, settings),
+            app_factory(settings) if app_factory else create_app(definition, settings),
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_config=None,

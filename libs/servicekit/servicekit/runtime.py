@@ -40,6 +40,9 @@ class ServiceDefinition:
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     seed: Hook | None = None
+    # Extra readiness details (e.g. the gateway's view of downstream services); informational only,
+    # so one service being down never makes another unready.
+    readiness_details: Callable[[ServiceRuntime], Awaitable[dict[str, str]]] | None = None
     description: str = ""
 
 

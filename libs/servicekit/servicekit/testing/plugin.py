@@ -144,3 +144,27 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"servicekit: DATABASE={os.environ.get('TEST_DATABASE_URL') or 'sqlite (TEST_DATABASE_URL unset)'}",
         f"servicekit: MYSQL={os.environ.get('TEST_MYSQL_URL') or 'unset (MySQL-profile tests skip)'}",
     ]
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an app with uvicorn on a free loopback port (lifespan included); yield its base URL."""
+    import asyncio
+
+    import uvicorn
+
+    from ..nats_server import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
