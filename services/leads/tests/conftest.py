@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-
 from leads.main import definition
 from leads.settings import LeadsSettings
 from servicekit.app import create_app

@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-
 from parley_contracts import LeadConsentChanged, LeadCreated
 from servicekit.auth import Role
 from servicekit.bus import wait_for

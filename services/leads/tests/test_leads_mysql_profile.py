@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from servicekit.testing.plugin import running
 
 from .conftest import AGENT_ID, LeadsApp, start_leads

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from parley_contracts import (
     CallEnded,
     CallOutcome,
     EmailSent,
     LeadEmailCaptured,
+    NeedsProfile,
     Recommendation,
     RecommendationsReady,
-    NeedsProfile,
     RecommendedProduct,
     SetLeadConsent,
 )
