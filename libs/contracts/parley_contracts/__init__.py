@@ -85,11 +85,14 @@ EVENTS_BY_SUBJECT: dict[str, type[Event]] = {cls.subject: cls for cls in EVENT_T
 RPC_LOOKUP_PRODUCTS = "rpc.rag.lookup_products"
 # Admin settings resolved in clear (API keys included) for services on the internal bus only.
 RPC_GATEWAY_SETTINGS = "rpc.gateway.settings"
+# A user's public profile (id, name, email, role, active) by id, e.g. the agent named on a prospectus.
+RPC_GATEWAY_USER = "rpc.gateway.user"
 
 __all__ = [
     "EVENTS_BY_SUBJECT",
     "EVENT_TYPES",
     "RPC_GATEWAY_SETTINGS",
+    "RPC_GATEWAY_USER",
     "RPC_LOOKUP_PRODUCTS",
     "STREAMS",
     "AuditRecorded",

@@ -4,13 +4,14 @@ and the console."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
-from parley_contracts import RPC_GATEWAY_SETTINGS
+from parley_contracts import RPC_GATEWAY_SETTINGS, RPC_GATEWAY_USER
 from pydantic import BaseModel, SecretStr
 from servicekit.app import create_app
 from servicekit.demo import DEMO_USERS
@@ -34,6 +35,19 @@ class SettingsReply(BaseModel):
     values: dict[str, object]
 
 
+class UserRequest(BaseModel):
+    user_id: uuid.UUID
+
+
+class UserReply(BaseModel):
+    found: bool
+    id: uuid.UUID | None = None
+    name: str | None = None
+    email: str | None = None
+    role: str | None = None
+    active: bool | None = None
+
+
 async def wire(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     assert isinstance(settings, GatewaySettings)
@@ -52,7 +66,16 @@ async def wire(runtime: ServiceRuntime) -> None:
             values = await svc.resolved_settings(session, box)
         return SettingsReply(values={k: v for k, v in values.items() if not request.keys or k in request.keys})
 
+    async def user_profile(request: UserRequest) -> UserReply:
+        async with runtime.db.session() as session:
+            row = (await session.execute(sa.select(users).where(users.c.id == str(request.user_id)))).mappings().first()
+        if row is None:
+            return UserReply(found=False)
+        return UserReply(found=True, id=row["id"], name=row["name"], email=row["email"], role=row["role"],
+                         active=row["active"])
+
     runtime.bus.respond(RPC_GATEWAY_SETTINGS, SettingsRequest, resolve)
+    runtime.bus.respond(RPC_GATEWAY_USER, UserRequest, user_profile)
 
 
 async def close(runtime: ServiceRuntime) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 from gateway.adapters.tables import settings as settings_table
-from parley_contracts import RPC_GATEWAY_SETTINGS
+from parley_contracts import RPC_GATEWAY_SETTINGS, RPC_GATEWAY_USER
 from servicekit.demo import DEMO_ADMIN, DEMO_AGENT
 
 pytestmark = pytest.mark.integration
@@ -60,6 +60,10 @@ async def test_settings_are_encrypted_masked_and_audited(stack):
     reply = await stack.gateway.bus.nc.request(stack.gateway.bus.subject(RPC_GATEWAY_SETTINGS),
                                                b'{"keys": ["openai_api_key"]}', timeout=5)
     assert json.loads(reply.data)["values"] == {"openai_api_key": API_KEY}
+    reply = await stack.gateway.bus.nc.request(stack.gateway.bus.subject(RPC_GATEWAY_USER),
+                                               json.dumps({"user_id": str(DEMO_AGENT.id)}).encode(), timeout=5)
+    assert json.loads(reply.data) | {"id": None} == {"found": True, "id": None, "name": "Sam Agent",
+                                                    "email": "agent@example.com", "role": "AGENT", "active": True}
 
 
 @pytest.mark.parametrize(
