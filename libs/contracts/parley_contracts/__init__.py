@@ -37,7 +37,16 @@ from .catalog import (
     ProductSnapshot,
     ProductUpserted,
 )
-from .documents import EmailFailed, EmailSent, ProspectusFailed, ProspectusGenerated
+from .documents import (
+    EmailFailed,
+    EmailSent,
+    ProspectusAgentContact,
+    ProspectusFailed,
+    ProspectusGenerated,
+    ProspectusPdfReply,
+    ProspectusPdfRequest,
+    ProspectusStatus,
+)
 from .leads import (
     ConsentFlags,
     LeadConsentChanged,
@@ -87,6 +96,8 @@ RPC_LOOKUP_PRODUCTS = "rpc.rag.lookup_products"
 RPC_GATEWAY_SETTINGS = "rpc.gateway.settings"
 # A user's public profile (id, name, email, role, active) by id, e.g. the agent named on a prospectus.
 RPC_GATEWAY_USER = "rpc.gateway.user"
+# A rendered prospectus version (PDF bytes, the recommendation and agent it was made from), for the mailer.
+RPC_PROSPECTUS_PDF = "rpc.prospectus.pdf"
 
 __all__ = [
     "EVENTS_BY_SUBJECT",
@@ -94,6 +105,7 @@ __all__ = [
     "RPC_GATEWAY_SETTINGS",
     "RPC_GATEWAY_USER",
     "RPC_LOOKUP_PRODUCTS",
+    "RPC_PROSPECTUS_PDF",
     "STREAMS",
     "AuditRecorded",
     "BudgetRange",
@@ -129,8 +141,12 @@ __all__ = [
     "ProductDeleted",
     "ProductSnapshot",
     "ProductUpserted",
+    "ProspectusAgentContact",
     "ProspectusFailed",
     "ProspectusGenerated",
+    "ProspectusPdfReply",
+    "ProspectusPdfRequest",
+    "ProspectusStatus",
     "Recommendation",
     "RecommendationsReady",
     "RecommendedProduct",

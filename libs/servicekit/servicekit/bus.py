@@ -113,7 +113,11 @@ class Bus:
 
     async def close(self) -> None:
         if self._started:
-            await self.broker.stop()
+            # Draining fails if NATS is already gone; unacked messages are redelivered anyway.
+            try:
+                await self.broker.stop()
+            except Exception as exc:
+                log.warning("broker did not drain cleanly: %s", exc)
             self._started = False
         if self._nc is not None:
             with contextlib.suppress(Exception):

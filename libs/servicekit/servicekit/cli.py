@@ -27,7 +27,7 @@ def main(
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed", help="load the demo data (dev profile only)")
+    sub.add_parser("seed", help="apply migrations, then load the demo data (dev profile only)")
     replay = sub.add_parser("replay", help="re-run a handler over stored events with a fresh consumer")
     replay.add_argument("--handler", help="consumer name; default: every handler of --subject")
     replay.add_argument("--subject", help="event subject, e.g. call.ended; or dlq.<consumer>.<subject>")
@@ -67,6 +67,7 @@ def main(
 
 
 async def _seed(runtime: ServiceRuntime) -> int:
+    await runtime.migrate()
     if runtime.definition.seed is None:
         return 0
     if runtime.settings.profile.value == "prod":

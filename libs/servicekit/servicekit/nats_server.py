@@ -45,6 +45,8 @@ class EmbeddedNats:
             [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)],
             stdout=out,
             stderr=out,
+            # Own session: a terminal Ctrl-C reaches the supervisor, which stops NATS after the services.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -32,7 +32,7 @@ DEMO_LEADS = [
     (DEMO_AGENT2, {"name": "Chloe Martin", "phone": "+33612345678", "location": "Paris", "age": 34,
                    "source": "web form", "timezone": "Europe/Paris", "consent_flags": {"email_opt_out": True},
                    "preferred_time_windows": [{"days": ["WED"], "start": "12:00", "end": "14:00"}]}),
-    (DEMO_AGENT2, {"name": "Tom Baker", "phone": "+447700900123", "email": "tom.baker@example.com",
+    (DEMO_AGENT2, {"name": "Tom Baker", "phone": "+447911123456", "email": "tom.baker@example.com",
                    "location": "London", "age": 67, "source": "cold list", "timezone": "Europe/London",
                    "consent_flags": {"dnd": True}}),
 ]

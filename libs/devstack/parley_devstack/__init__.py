@@ -1,0 +1,1 @@
+"""The local supervisor behind `make up`."""
