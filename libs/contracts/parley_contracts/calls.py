@@ -26,8 +26,16 @@ class CallOutcome(StrEnum):
 CallMode = Literal["simulated", "phone"]
 
 TelephonyStatus = Literal[
-    "queued", "initiated", "ringing", "answered", "in-progress",
-    "completed", "busy", "no-answer", "failed", "canceled",
+    "queued",
+    "initiated",
+    "ringing",
+    "answered",
+    "in-progress",
+    "completed",
+    "busy",
+    "no-answer",
+    "failed",
+    "canceled",
 ]
 
 

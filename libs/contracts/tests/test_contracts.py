@@ -43,7 +43,9 @@ def sample_value(annotation: Any, name: str) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return next(iter(annotation)).value
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return {n: sample_value(f.annotation, n) for n, f in annotation.model_fields.items() if f.is_required()}
+        return {
+            n: sample_value(f.annotation, n) for n, f in annotation.model_fields.items() if f.is_required()
+        }
     if annotation is uuid.UUID:
         return str(uuid.uuid4())
     if annotation is bool:
@@ -102,7 +104,9 @@ def test_invalid_payloads_are_rejected() -> None:
     with pytest.raises(ValidationError):
         LeadCreated.model_validate({"lead": {"id": "not-a-uuid", "name": "x", "phone": "+1"}})
     with pytest.raises(ValidationError):
-        LeadCreated.model_validate({"lead": minimal(LeadCreated)["lead"], "occurred_at": "2026-01-01T00:00:00"})
+        LeadCreated.model_validate(
+            {"lead": minimal(LeadCreated)["lead"], "occurred_at": "2026-01-01T00:00:00"}
+        )
 
 
 def test_premiums_compare_monthly() -> None:

@@ -29,7 +29,9 @@ def ensure_dev_secrets(directory: Path) -> DevSecrets:
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     secrets = DevSecrets(
-        directory / "jwt_private.pem", directory / "jwt_public.pem", directory / "settings.key",
+        directory / "jwt_private.pem",
+        directory / "jwt_public.pem",
+        directory / "settings.key",
         directory / "unsubscribe.key",
     )
     if not (secrets.jwt_private_key_file.exists() and secrets.jwt_public_key_file.exists()):

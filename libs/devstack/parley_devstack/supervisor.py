@@ -74,23 +74,27 @@ class Supervisor:
     def base_env(self, nats_url: str, secrets: DevSecrets, services: list[ServiceSpec]) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("PARLEY_PROFILE", "dev")
-        env.update({
-            "NATS_URL": nats_url,
-            "BUS_NAMESPACE": env.get("BUS_NAMESPACE", "parley"),
-            "JWT_PUBLIC_KEY_FILE": str(secrets.jwt_public_key_file),
-            "AUTO_MIGRATE": "true",
-            "LOG_JSON": env.get("LOG_JSON", "false"),
-            "PYTHONUNBUFFERED": "1",
-            "SERVICE_URLS": json.dumps({s.name: f"http://{self.host}:{s.port}" for s in services
-                                        if s.name != "gateway"}),
-        })
+        env.update(
+            {
+                "NATS_URL": nats_url,
+                "BUS_NAMESPACE": env.get("BUS_NAMESPACE", "parley"),
+                "JWT_PUBLIC_KEY_FILE": str(secrets.jwt_public_key_file),
+                "AUTO_MIGRATE": "true",
+                "LOG_JSON": env.get("LOG_JSON", "false"),
+                "PYTHONUNBUFFERED": "1",
+                "SERVICE_URLS": json.dumps(
+                    {s.name: f"http://{self.host}:{s.port}" for s in services if s.name != "gateway"}
+                ),
+            }
+        )
         return env
 
     def service_env(self, base: dict[str, str], spec: ServiceSpec, secrets: DevSecrets) -> dict[str, str]:
         env = dict(base)
         prefix = spec.name.upper().replace("-", "_")
         env["DATABASE_URL"] = os.environ.get(
-            f"{prefix}_DATABASE_URL", f"sqlite+aiosqlite:///{self.var / 'data' / (spec.package + '.db')}")
+            f"{prefix}_DATABASE_URL", f"sqlite+aiosqlite:///{self.var / 'data' / (spec.package + '.db')}"
+        )
         env["DATA_DIR"] = str(self.var / "data" / spec.package)
         env["PORT"] = str(spec.port)
         env["HOST"] = self.host
@@ -109,9 +113,13 @@ class Supervisor:
             return os.environ["NATS_URL"]
         port = int(os.environ.get("EMBEDDED_NATS_PORT", "14222"))
         try:
-            self.nats = EmbeddedNats(self.var / "nats", port=port, log_file=self.var / "logs" / "nats.log").start()
+            self.nats = EmbeddedNats(
+                self.var / "nats", port=port, log_file=self.var / "logs" / "nats.log"
+            ).start()
         except (RuntimeError, TimeoutError):
-            self.nats = EmbeddedNats(self.var / "nats", port=free_port(), log_file=self.var / "logs" / "nats.log")
+            self.nats = EmbeddedNats(
+                self.var / "nats", port=free_port(), log_file=self.var / "logs" / "nats.log"
+            )
             self.nats.start()
         say(f"nats      embedded nats-server (JetStream) at {self.nats.url}")
         return self.nats.url
@@ -126,8 +134,10 @@ class Supervisor:
             return 1
         busy = [s for s in services if not port_free(self.host, s.port)]
         if busy:
-            say("these ports are taken (is Parley already running?): "
-                + ", ".join(f"{s.name}:{s.port}" for s in busy))
+            say(
+                "these ports are taken (is Parley already running?): "
+                + ", ".join(f"{s.name}:{s.port}" for s in busy)
+            )
             return 1
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -153,7 +163,11 @@ class Supervisor:
     def seed(self, spec: ServiceSpec, env: dict[str, str]) -> str | None:
         say(f"{spec.name:<9} migrating and loading demo data")
         result = subprocess.run(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", spec.package, "seed"], env=env, capture_output=True, text=True, timeout=600,
+            [sys.executable, "-m", spec.package, "seed"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
@@ -164,7 +178,10 @@ class Supervisor:
         log_path = self.var / "logs" / f"{spec.name}.log"
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", spec.package, "serve", "--host", self.host, "--port", str(spec.port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         child = Child(spec, process, log_path)
         self.children.append(child)
@@ -229,8 +246,10 @@ class Supervisor:
         return 0
 
     def report_death(self, child: Child) -> None:
-        say(f"{child.spec.name} exited with code {child.process.returncode}; its last log lines "
-            f"({child.log_path}):")
+        say(
+            f"{child.spec.name} exited with code {child.process.returncode}; its last log lines "
+            f"({child.log_path}):"
+        )
         for line in list(child.tail)[-20:]:
             print(f"    {line}", flush=True)
 

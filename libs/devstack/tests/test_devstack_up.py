@@ -47,7 +47,11 @@ def test_make_up_serves_the_platform_and_stops_cleanly(tmp_path):
     env.update(EMBEDDED_NATS_PORT="24222", LOG_JSON="false")
     process = subprocess.Popen(
         [sys.executable, "-m", "parley_devstack", "up", "--root", str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
     try:

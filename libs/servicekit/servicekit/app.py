@@ -96,7 +96,10 @@ def install_observability(app: FastAPI, service: str) -> None:
                 HTTP_LATENCY.labels(service, request.method, route_path).observe(elapsed)
                 if request.url.path not in ("/healthz", "/metrics"):
                     access_log.info(
-                        "%s %s %s", request.method, request.url.path, status,
+                        "%s %s %s",
+                        request.method,
+                        request.url.path,
+                        status,
                         extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
                     )
                 request_id_var.reset(token)
@@ -119,7 +122,9 @@ def install_health(app: FastAPI) -> None:
         checks["nats"] = "ok" if runtime.bus.connected else "error: disconnected"
         ready = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {
-            "status": "ready" if ready else "not-ready", "service": runtime.definition.name, "checks": checks
+            "status": "ready" if ready else "not-ready",
+            "service": runtime.definition.name,
+            "checks": checks,
         }
         if runtime.definition.readiness_details is not None:
             body["dependencies"] = await runtime.definition.readiness_details(runtime)

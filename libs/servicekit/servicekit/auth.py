@@ -51,11 +51,14 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("The token has expired; log in again or refresh it.",
-                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+            raise Unauthorized(
+                "The token has expired; log in again or refresh it.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("The token is not valid.",
-                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+            raise Unauthorized(
+                "The token is not valid.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from exc
         if claims.get("typ") != expected_type:
             raise Unauthorized(f"A {expected_type} token is required.")
         try:
@@ -84,9 +87,7 @@ def get_verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-def get_principal(
-    request: Request, verifier: Annotated[TokenVerifier, Depends(get_verifier)]
-) -> Principal:
+def get_principal(request: Request, verifier: Annotated[TokenVerifier, Depends(get_verifier)]) -> Principal:
     token = bearer_token(request)
     if not token:
         raise Unauthorized("Authentication required.", headers={"WWW-Authenticate": "Bearer"})

@@ -76,7 +76,7 @@ class Bus:
 
     def bare_subject(self, subject: str) -> str:
         prefix = f"{self.namespace}."
-        return subject[len(prefix):] if self.namespace and subject.startswith(prefix) else subject
+        return subject[len(prefix) :] if self.namespace and subject.startswith(prefix) else subject
 
     def stream_name(self, bare_subject: str) -> str:
         base = stream_for(bare_subject).name
@@ -102,7 +102,9 @@ class Bus:
 
     async def connect(self) -> None:
         if self._nc is None:
-            self._nc = await nats.connect(self.url, name=f"{self.service}-publisher", max_reconnect_attempts=-1)
+            self._nc = await nats.connect(
+                self.url, name=f"{self.service}-publisher", max_reconnect_attempts=-1
+            )
             self._js = self._nc.jetstream()
             await self.ensure_streams()
 
@@ -208,7 +210,9 @@ class Bus:
         self.broker.subscriber(self.subject(bare_subject), queue=self.service)(on_request)
 
     async def request(self, bare_subject: str, payload: BaseModel, timeout: float = 5.0) -> bytes:
-        reply = await self.nc.request(self.subject(bare_subject), payload.model_dump_json().encode(), timeout=timeout)
+        reply = await self.nc.request(
+            self.subject(bare_subject), payload.model_dump_json().encode(), timeout=timeout
+        )
         return reply.data
 
     async def process(self, handler: Handler[Any], msg: Msg) -> None:
@@ -225,13 +229,19 @@ class Bus:
             f"consume {bare}",
             context=extract_context(msg.headers),
             kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "messaging.destination": bare, "parley.consumer": handler.name},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination": bare,
+                "parley.consumer": handler.name,
+            },
         ):
             try:
                 handled = await self.handle(handler, event)
             except Exception as exc:
                 if delivered >= self.max_deliver:
-                    log.exception("%s gave up on %s after %d deliveries", handler.name, event.event_id, delivered)
+                    log.exception(
+                        "%s gave up on %s after %d deliveries", handler.name, event.event_id, delivered
+                    )
                     await self.dead_letter(handler, msg, f"{type(exc).__name__}: {exc}")
                     await msg.ack()
                     EVENTS_CONSUMED.labels(self.service, handler.name, "dead_lettered").inc()
@@ -239,7 +249,11 @@ class Bus:
                     delay = self.backoff_seconds[min(delivered - 1, len(self.backoff_seconds) - 1)]
                     log.warning(
                         "%s failed on %s (delivery %d), retrying in %.1fs: %s",
-                        handler.name, event.event_id, delivered, delay, exc,
+                        handler.name,
+                        event.event_id,
+                        delivered,
+                        delay,
+                        exc,
                     )
                     await msg.nak(delay=delay)
                     EVENTS_CONSUMED.labels(self.service, handler.name, "retried").inc()
@@ -290,12 +304,13 @@ class Bus:
         handled into no-ops, so replay only has effect where the first run did not (e.g. after a fix)."""
         bare = bare_subject or handler.event_type.subject
         name = f"replay-{handler.name}-{uuid.uuid4().hex[:8]}"
+        extra: dict[str, Any] = {}
         if since is not None:
             policy, extra = js_api.DeliverPolicy.BY_START_TIME, {"opt_start_time": since.isoformat()}
         elif from_seq is not None:
             policy, extra = js_api.DeliverPolicy.BY_START_SEQUENCE, {"opt_start_seq": from_seq}
         else:
-            policy, extra = js_api.DeliverPolicy.ALL, {}
+            policy = js_api.DeliverPolicy.ALL
         stream = self.stream_name(bare)
         config = js_api.ConsumerConfig(
             durable_name=name,
@@ -303,7 +318,7 @@ class Bus:
             ack_policy=js_api.AckPolicy.EXPLICIT,
             filter_subject=self.subject(bare),
             inactive_threshold=300,
-            **extra,  # type: ignore[arg-type]
+            **extra,
         )
         await self.js.add_consumer(stream, config)
         subscription = await self.js.pull_subscribe_bind(name, stream=stream)
@@ -343,7 +358,9 @@ def _rpc_error(message: str, details: Any = None) -> bytes:
     return json.dumps({"error": message, "details": details}, default=str).encode()
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05) -> bool:
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05
+) -> bool:
     """Poll an async predicate; used by the supervisor and tests waiting on eventual consistency."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -84,9 +84,12 @@ async def _seed(runtime: ServiceRuntime) -> int:
 async def _replay(runtime: ServiceRuntime, args: argparse.Namespace) -> int:
     handlers = list(runtime.definition.handlers(runtime))
     bare_subject: str | None = args.subject
-    original = bare_subject.split(".", 2)[2] if bare_subject and bare_subject.startswith("dlq.") else bare_subject
+    original = (
+        bare_subject.split(".", 2)[2] if bare_subject and bare_subject.startswith("dlq.") else bare_subject
+    )
     chosen = [
-        h for h in handlers
+        h
+        for h in handlers
         if (args.handler is None or h.name == args.handler)
         and (original is None or h.event_type.subject == original)
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,7 +32,9 @@ def make_messaging_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     outbox = sa.Table(
         "outbox",
         metadata,
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
         sa.Column("event_id", sa.String(36), nullable=False, unique=True),
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("payload", sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql"), nullable=False),
@@ -65,7 +68,7 @@ class Database:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs = {"echo": echo, "connect_args": {"timeout": 30}}
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)  # type: ignore[arg-type]
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             _tune_sqlite(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -92,7 +95,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     """WAL lets readers run beside the single writer; foreign keys are off by default in SQLite."""
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -19,10 +19,25 @@ class DemoUser:
     password: str
 
 
-DEMO_ADMIN = DemoUser(uuid.UUID("00000000-0000-4000-8000-00000000a001"), "admin@example.com", "Avery Admin",
-                      Role.ADMIN, "admin-demo")
-DEMO_AGENT = DemoUser(uuid.UUID("00000000-0000-4000-8000-00000000b001"), "agent@example.com", "Sam Agent",
-                      Role.AGENT, "agent-demo")
-DEMO_AGENT2 = DemoUser(uuid.UUID("00000000-0000-4000-8000-00000000b002"), "agent2@example.com", "Riley Agent",
-                       Role.AGENT, "agent2-demo")
+DEMO_ADMIN = DemoUser(
+    uuid.UUID("00000000-0000-4000-8000-00000000a001"),
+    "admin@example.com",
+    "Avery Admin",
+    Role.ADMIN,
+    "admin-demo",
+)
+DEMO_AGENT = DemoUser(
+    uuid.UUID("00000000-0000-4000-8000-00000000b001"),
+    "agent@example.com",
+    "Sam Agent",
+    Role.AGENT,
+    "agent-demo",
+)
+DEMO_AGENT2 = DemoUser(
+    uuid.UUID("00000000-0000-4000-8000-00000000b002"),
+    "agent2@example.com",
+    "Riley Agent",
+    Role.AGENT,
+    "agent2-demo",
+)
 DEMO_USERS = (DEMO_ADMIN, DEMO_AGENT, DEMO_AGENT2)

@@ -134,12 +134,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         malformed_json, errors = _clean_validation_errors(exc)
         if malformed_json:
             return problem_response(
-                400, "Malformed JSON", "The request body is not valid JSON.",
-                type_slug="malformed-json", instance=request.url.path, errors=errors,
+                400,
+                "Malformed JSON",
+                "The request body is not valid JSON.",
+                type_slug="malformed-json",
+                instance=request.url.path,
+                errors=errors,
             )
         return problem_response(
-            422, "Unprocessable content", "The request has invalid fields.",
-            type_slug="validation-error", instance=request.url.path, errors=errors,
+            422,
+            "Unprocessable content",
+            "The request has invalid fields.",
+            type_slug="validation-error",
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -157,6 +165,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
-            500, "Internal error", "Something went wrong on our side; it has been logged.",
-            type_slug="internal", instance=request.url.path,
+            500,
+            "Internal error",
+            "Something went wrong on our side; it has been logged.",
+            type_slug="internal",
+            instance=request.url.path,
         )

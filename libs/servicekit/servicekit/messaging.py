@@ -57,7 +57,11 @@ class UnitOfWork:
                 "event_id": str(event.event_id),
                 "subject": event.subject,
                 "payload": event.to_json(),
-                "headers": {"Nats-Msg-Id": str(event.event_id), "Parley-Subject": event.subject, **trace_headers},
+                "headers": {
+                    "Nats-Msg-Id": str(event.event_id),
+                    "Parley-Subject": event.subject,
+                    **trace_headers,
+                },
                 "created_at": stamp,
                 "attempts": 0,
             }
@@ -162,20 +166,26 @@ class OutboxRelay:
                     *(self.bus.publish_raw(r.subject, r.payload, dict(r.headers)) for r in chunk),
                     return_exceptions=True,
                 )
-                failed = [(r, exc) for r, exc in zip(chunk, results, strict=True) if isinstance(exc, BaseException)]
-                published_ids.extend(r.id for r, res in zip(chunk, results, strict=True)
-                                     if not isinstance(res, BaseException))
+                failed = [
+                    (r, exc) for r, exc in zip(chunk, results, strict=True) if isinstance(exc, BaseException)
+                ]
+                published_ids.extend(
+                    r.id for r, res in zip(chunk, results, strict=True) if not isinstance(res, BaseException)
+                )
                 for row, exc in failed:
                     log.warning("outbox publish failed for %s: %s", row.subject, exc)
                     await session.execute(
-                        sa.update(t).where(t.c.id == row.id)
+                        sa.update(t)
+                        .where(t.c.id == row.id)
                         .values(attempts=t.c.attempts + 1, last_error=str(exc)[:500])
                     )
                 if failed:
                     break
             for start in range(0, len(published_ids), 500):
                 await session.execute(
-                    sa.update(t).where(t.c.id.in_(published_ids[start : start + 500])).values(published_at=datetime.now(UTC))
+                    sa.update(t)
+                    .where(t.c.id.in_(published_ids[start : start + 500]))
+                    .values(published_at=datetime.now(UTC))
                 )
         if published_ids:
             EVENTS_PUBLISHED.labels(self.service).inc(len(published_ids))
@@ -184,7 +194,9 @@ class OutboxRelay:
     async def pending_count(self) -> int:
         async with self.db.session() as session:
             count = await session.scalar(
-                sa.select(sa.func.count()).select_from(self.outbox).where(self.outbox.c.published_at.is_(None))
+                sa.select(sa.func.count())
+                .select_from(self.outbox)
+                .where(self.outbox.c.published_at.is_(None))
             )
         OUTBOX_PENDING.labels(self.service).set(count or 0)
         return int(count or 0)

@@ -10,8 +10,6 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "parley_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
 )
-EVENTS_CONSUMED = Counter(
-    "parley_events_consumed_total", "Events handled", ["service", "consumer", "result"]
-)
+EVENTS_CONSUMED = Counter("parley_events_consumed_total", "Events handled", ["service", "consumer", "result"])
 EVENTS_PUBLISHED = Counter("parley_events_published_total", "Outbox events published", ["service"])
 OUTBOX_PENDING = Gauge("parley_outbox_pending", "Outbox rows not yet published", ["service"])

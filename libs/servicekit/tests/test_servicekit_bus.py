@@ -72,7 +72,9 @@ async def test_an_event_published_twice_has_one_effect(sample_env, monkeypatch):
         ack = await runtime.bus.publish_now(event)
         assert ack.duplicate
         # A re-publish JetStream cannot recognise (new msg id, e.g. after the window): the inbox stops it.
-        await runtime.bus.publish_raw(event.subject, event.to_json(), {"Nats-Msg-Id": f"again-{event.event_id}"})
+        await runtime.bus.publish_raw(
+            event.subject, event.to_json(), {"Nats-Msg-Id": f"again-{event.event_id}"}
+        )
         marker = lead_created("marker")
         await runtime.bus.publish_now(marker)
         assert await wait_for(lambda: _has(runtime, "marker"))

@@ -52,27 +52,43 @@ async def wire(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     assert isinstance(settings, GatewaySettings)
     runtime.extras["issuer"] = TokenIssuer(
-        settings.private_key_pem(), issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+        settings.private_key_pem(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
     box = SecretBox(settings.encryption_key())
     runtime.extras["secret_box"] = box
     runtime.extras["rate_limiter"] = RateLimiter()
-    runtime.extras["http"] = httpx.AsyncClient(timeout=httpx.Timeout(settings.proxy_timeout_seconds, connect=3.0))
+    runtime.extras["http"] = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.proxy_timeout_seconds, connect=3.0)
+    )
 
     async def resolve(request: SettingsRequest) -> SettingsReply:
         async with runtime.db.session() as session:
             values = await svc.resolved_settings(session, box)
-        return SettingsReply(values={k: v for k, v in values.items() if not request.keys or k in request.keys})
+        return SettingsReply(
+            values={k: v for k, v in values.items() if not request.keys or k in request.keys}
+        )
 
     async def user_profile(request: UserRequest) -> UserReply:
         async with runtime.db.session() as session:
-            row = (await session.execute(sa.select(users).where(users.c.id == str(request.user_id)))).mappings().first()
+            row = (
+                (await session.execute(sa.select(users).where(users.c.id == str(request.user_id))))
+                .mappings()
+                .first()
+            )
         if row is None:
             return UserReply(found=False)
-        return UserReply(found=True, id=row["id"], name=row["name"], email=row["email"], role=row["role"],
-                         active=row["active"])
+        return UserReply(
+            found=True,
+            id=row["id"],
+            name=row["name"],
+            email=row["email"],
+            role=row["role"],
+            active=row["active"],
+        )
 
     runtime.bus.respond(RPC_GATEWAY_SETTINGS, SettingsRequest, resolve)
     runtime.bus.respond(RPC_GATEWAY_USER, UserRequest, user_profile)
@@ -103,8 +119,15 @@ async def seed(runtime: ServiceRuntime) -> None:
     async with runtime.db.transaction() as session:
         for user in DEMO_USERS:
             if not await session.scalar(sa.select(users.c.id).where(users.c.email == user.email)):
-                await svc.create_user(session, None, email=user.email, name=user.name, role=user.role.value,
-                                      password=user.password, user_id=user.id)
+                await svc.create_user(
+                    session,
+                    None,
+                    email=user.email,
+                    name=user.name,
+                    role=user.role.value,
+                    password=user.password,
+                    user_id=user.id,
+                )
 
 
 definition = ServiceDefinition(
@@ -132,9 +155,11 @@ def build_app(settings: GatewaySettings | None = None) -> FastAPI:
         from cryptography.hazmat.primitives import serialization
 
         private = serialization.load_pem_private_key(settings.private_key_pem().encode(), password=None)
-        public_pem = private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public_pem = (
+            private.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         settings = settings.model_copy(update={"jwt_public_key": SecretStr(public_pem)})
     app = create_app(definition, settings)
     docs.mount_docs_assets(app)

@@ -34,15 +34,28 @@ def encryption_key() -> str:
 
 @pytest.fixture
 async def stack(make_database, nats_url, bus_namespace, jwt_keys, encryption_key) -> AsyncIterator[Stack]:
-    common = {"nats_url": nats_url, "bus_namespace": bus_namespace, "auto_migrate": True,
-              "outbox_poll_seconds": 0.05, "bus_backoff_seconds": [0.05]}
-    leads_app = create_app(leads_definition, LeadsSettings(
-        database_url=await make_database("leads"), jwt_public_key=jwt_keys.public_pem, **common))
+    common = {
+        "nats_url": nats_url,
+        "bus_namespace": bus_namespace,
+        "auto_migrate": True,
+        "outbox_poll_seconds": 0.05,
+        "bus_backoff_seconds": [0.05],
+    }
+    leads_app = create_app(
+        leads_definition,
+        LeadsSettings(
+            database_url=await make_database("leads"), jwt_public_key=jwt_keys.public_pem, **common
+        ),
+    )
     async with serving(leads_app) as leads_url:
         settings = GatewaySettings(
-            database_url=await make_database("gateway"), jwt_private_key=jwt_keys.private_pem,
-            settings_encryption_key=encryption_key, service_urls={"leads": leads_url, "catalog": "http://127.0.0.1:9"},
-            login_rate_per_minute=5, **common)
+            database_url=await make_database("gateway"),
+            jwt_private_key=jwt_keys.private_pem,
+            settings_encryption_key=encryption_key,
+            service_urls={"leads": leads_url, "catalog": "http://127.0.0.1:9"},
+            login_rate_per_minute=5,
+            **common,
+        )
         app = build_app(settings)
         async with running(app) as client:
             runtime = app.state.runtime

@@ -9,7 +9,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_login_gives_tokens_and_cookies(stack):
-    r = await stack.client.post("/api/auth/login", json={"email": "agent@example.com", "password": "agent-demo"})
+    r = await stack.client.post(
+        "/api/auth/login", json={"email": "agent@example.com", "password": "agent-demo"}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 900
@@ -28,13 +30,17 @@ async def test_login_gives_tokens_and_cookies(stack):
 async def test_wrong_credentials_and_disabled_accounts(stack):
     r = await stack.client.post("/api/auth/login", json={"email": "agent@example.com", "password": "nope"})
     assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
-    r = await stack.client.post("/api/auth/login", json={"email": "ghost@example.com", "password": "agent-demo"})
+    r = await stack.client.post(
+        "/api/auth/login", json={"email": "ghost@example.com", "password": "agent-demo"}
+    )
     assert r.status_code == 401
     r = await stack.client.post("/api/auth/login", json={"email": "not an email", "password": "x"})
     assert r.status_code == 422
     admin = await stack.login(DEMO_ADMIN.email, DEMO_ADMIN.password)
     assert (await stack.client.delete(f"/api/admin/users/{DEMO_AGENT.id}", headers=admin)).status_code == 204
-    r = await stack.client.post("/api/auth/login", json={"email": "agent@example.com", "password": "agent-demo"})
+    r = await stack.client.post(
+        "/api/auth/login", json={"email": "agent@example.com", "password": "agent-demo"}
+    )
     assert r.status_code == 401
 
 
@@ -48,8 +54,11 @@ async def test_login_is_rate_limited_with_retry_after(stack):
 
 
 async def test_refresh_rotates_and_reuse_signs_everyone_out(stack):
-    login = (await stack.client.post("/api/auth/login",
-                                     json={"email": "agent@example.com", "password": "agent-demo"})).json()
+    login = (
+        await stack.client.post(
+            "/api/auth/login", json={"email": "agent@example.com", "password": "agent-demo"}
+        )
+    ).json()
     first = login["refresh_token"]
     r = await stack.client.post("/api/auth/refresh", json={"refresh_token": first})
     assert r.status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
 from servicekit.app import create_app
 from servicekit.runtime import ServiceDefinition
 
@@ -27,6 +28,6 @@ definition = ServiceDefinition(
 )
 
 
-def app():  # type: ignore[no-untyped-def]
+def app() -> FastAPI:
     """ASGI factory: `uvicorn --factory leads.main:app`."""
     return create_app(definition)

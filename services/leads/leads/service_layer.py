@@ -30,8 +30,13 @@ from .domain.timeline import ActivityType, TimelineEntry
 SERVICE = "leads"
 
 
-def _audit(principal: Principal | None, action: str, lead_id: uuid.UUID,
-           before: dict[str, Any] | None, after: dict[str, Any] | None) -> AuditRecorded:
+def _audit(
+    principal: Principal | None,
+    action: str,
+    lead_id: uuid.UUID,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditRecorded:
     return AuditRecorded(
         service=SERVICE,
         actor_id=principal.user_id if principal else None,
@@ -62,15 +67,24 @@ async def create_lead(uow: UnitOfWork, principal: Principal, data: LeadIn) -> Le
     await repo.insert_leads(uow.session, [lead])
     await repo.add_activities(
         uow.session,
-        [repo.activity_values(lead.id, ActivityType.LEAD, "Lead created", {"source": lead.source},
-                              actor_id=principal.user_id)],
+        [
+            repo.activity_values(
+                lead.id,
+                ActivityType.LEAD,
+                "Lead created",
+                {"source": lead.source},
+                actor_id=principal.user_id,
+            )
+        ],
     )
     await uow.emit(LeadCreated(lead=lead, actor_id=principal.user_id))
     await uow.emit(_audit(principal, "lead.created", lead.id, None, lead.model_dump(mode="json")))
     return lead
 
 
-async def update_lead(uow: UnitOfWork, principal: Principal, lead_id: uuid.UUID, patch: LeadPatch) -> LeadSnapshot:
+async def update_lead(
+    uow: UnitOfWork, principal: Principal, lead_id: uuid.UUID, patch: LeadPatch
+) -> LeadSnapshot:
     current = await repo.get_lead(uow.session, lead_id, principal, for_update=True)
     if current is None:
         raise NotFound("Lead not found.")
@@ -80,7 +94,9 @@ async def update_lead(uow: UnitOfWork, principal: Principal, lead_id: uuid.UUID,
         raise Forbidden("Only admins assign leads.")
     for required in ("name", "phone", "status", "timezone", "preferred_time_windows", "consent_flags"):
         if required in changes and changes[required] is None:
-            raise Unprocessable(f"{required} cannot be null.", errors=[{"loc": ["body", required], "msg": "null"}])
+            raise Unprocessable(
+                f"{required} cannot be null.", errors=[{"loc": ["body", required], "msg": "null"}]
+            )
     if "phone" in changes or "email" in changes:
         conflict = await repo.find_contact_conflict(
             uow.session, phone=changes.get("phone"), email=changes.get("email"), exclude_id=lead_id
@@ -119,29 +135,59 @@ async def _record_change(
     actor = principal.user_id if principal else None
     entries = []
     if "status" in changed:
-        entries.append(repo.activity_values(
-            after_lead.id, ActivityType.STATUS_CHANGE,
-            f"Status {before_lead.status.value} → {after_lead.status.value}",
-            {"from": before_lead.status.value, "to": after_lead.status.value, "reason": reason},
-            actor_id=actor))
+        entries.append(
+            repo.activity_values(
+                after_lead.id,
+                ActivityType.STATUS_CHANGE,
+                f"Status {before_lead.status.value} → {after_lead.status.value}",
+                {"from": before_lead.status.value, "to": after_lead.status.value, "reason": reason},
+                actor_id=actor,
+            )
+        )
     if "assigned_agent_id" in changed:
-        entries.append(repo.activity_values(
-            after_lead.id, ActivityType.ASSIGNMENT, "Lead reassigned",
-            {"from": before["assigned_agent_id"], "to": after["assigned_agent_id"]}, actor_id=actor))
+        entries.append(
+            repo.activity_values(
+                after_lead.id,
+                ActivityType.ASSIGNMENT,
+                "Lead reassigned",
+                {"from": before["assigned_agent_id"], "to": after["assigned_agent_id"]},
+                actor_id=actor,
+            )
+        )
     if "consent_flags" in changed:
-        entries.append(repo.activity_values(
-            after_lead.id, ActivityType.CONSENT, _consent_summary(after_lead.consent_flags),
-            {"from": before["consent_flags"], "to": after["consent_flags"], "reason": reason}, actor_id=actor))
+        entries.append(
+            repo.activity_values(
+                after_lead.id,
+                ActivityType.CONSENT,
+                _consent_summary(after_lead.consent_flags),
+                {"from": before["consent_flags"], "to": after["consent_flags"], "reason": reason},
+                actor_id=actor,
+            )
+        )
     await repo.add_activities(uow.session, entries)
-    await uow.emit(LeadUpdated(
-        lead=after_lead, changed=changed, before={k: before[k] for k in changed}, actor_id=actor))
+    await uow.emit(
+        LeadUpdated(lead=after_lead, changed=changed, before={k: before[k] for k in changed}, actor_id=actor)
+    )
     if "consent_flags" in changed:
-        await uow.emit(LeadConsentChanged(
-            lead_id=after_lead.id, assigned_agent_id=after_lead.assigned_agent_id,
-            consent_flags=after_lead.consent_flags, previous=before_lead.consent_flags,
-            reason=reason, actor_id=actor))
-    await uow.emit(_audit(principal, "lead.updated", after_lead.id,
-                          {k: before[k] for k in changed}, {k: after[k] for k in changed}))
+        await uow.emit(
+            LeadConsentChanged(
+                lead_id=after_lead.id,
+                assigned_agent_id=after_lead.assigned_agent_id,
+                consent_flags=after_lead.consent_flags,
+                previous=before_lead.consent_flags,
+                reason=reason,
+                actor_id=actor,
+            )
+        )
+    await uow.emit(
+        _audit(
+            principal,
+            "lead.updated",
+            after_lead.id,
+            {k: before[k] for k in changed},
+            {k: after[k] for k in changed},
+        )
+    )
 
 
 def _consent_summary(flags: ConsentFlags) -> str:
@@ -160,17 +206,20 @@ async def delete_lead(uow: UnitOfWork, principal: Principal, lead_id: uuid.UUID)
     if not principal.is_admin:
         raise Forbidden("Only admins delete leads.")
     await repo.delete_lead(uow.session, lead_id)
-    await uow.emit(LeadDeleted(lead_id=lead_id, assigned_agent_id=current.assigned_agent_id,
-                               actor_id=principal.user_id))
+    await uow.emit(
+        LeadDeleted(lead_id=lead_id, assigned_agent_id=current.assigned_agent_id, actor_id=principal.user_id)
+    )
     await uow.emit(_audit(principal, "lead.deleted", lead_id, current.model_dump(mode="json"), None))
 
 
-async def add_manual_activity(uow: UnitOfWork, principal: Principal, lead_id: uuid.UUID,
-                              data: ActivityIn) -> dict[str, Any]:
+async def add_manual_activity(
+    uow: UnitOfWork, principal: Principal, lead_id: uuid.UUID, data: ActivityIn
+) -> dict[str, Any]:
     if await repo.get_lead(uow.session, lead_id, principal) is None:
         raise NotFound("Lead not found.")
-    values = repo.activity_values(lead_id, data.type, data.text[:500], {"text": data.text},
-                                  actor_id=principal.user_id)
+    values = repo.activity_values(
+        lead_id, data.type, data.text[:500], {"text": data.text}, actor_id=principal.user_id
+    )
     await repo.add_activities(uow.session, [values])
     return values
 
@@ -180,21 +229,44 @@ async def import_leads(
 ) -> int:
     stamp = repo.now()
     snapshots = [
-        LeadSnapshot(id=uuid.uuid4(), **row.fields, status=LeadStatus.NEW, source=row.fields.get("source") or "csv",
-                     assigned_agent_id=owner, created_at=stamp, updated_at=stamp)
+        LeadSnapshot(
+            id=uuid.uuid4(),
+            **row.fields,
+            status=LeadStatus.NEW,
+            source=row.fields.get("source") or "csv",
+            assigned_agent_id=owner,
+            created_at=stamp,
+            updated_at=stamp,
+        )
         for row in parsed.leads
     ]
     await repo.insert_leads(uow.session, snapshots)
-    await repo.add_activities(uow.session, [
-        repo.activity_values(s.id, ActivityType.LEAD, "Lead imported from CSV", {"source": s.source},
-                             actor_id=principal.user_id, occurred_at=stamp)
-        for s in snapshots
-    ])
+    await repo.add_activities(
+        uow.session,
+        [
+            repo.activity_values(
+                s.id,
+                ActivityType.LEAD,
+                "Lead imported from CSV",
+                {"source": s.source},
+                actor_id=principal.user_id,
+                occurred_at=stamp,
+            )
+            for s in snapshots
+        ],
+    )
     await uow.emit_many([LeadCreated(lead=snapshot, actor_id=principal.user_id) for snapshot in snapshots])
-    await uow.emit(AuditRecorded(
-        service=SERVICE, actor_id=principal.user_id, actor_role=principal.role.value,
-        action="lead.imported", entity="lead_import", entity_id=str(uuid.uuid4()),
-        after={"imported": len(snapshots), "assigned_agent_id": str(owner) if owner else None}))
+    await uow.emit(
+        AuditRecorded(
+            service=SERVICE,
+            actor_id=principal.user_id,
+            actor_role=principal.role.value,
+            action="lead.imported",
+            entity="lead_import",
+            entity_id=str(uuid.uuid4()),
+            after={"imported": len(snapshots), "assigned_agent_id": str(owner) if owner else None},
+        )
+    )
     return len(snapshots)
 
 
@@ -203,9 +275,19 @@ async def record_timeline(uow: UnitOfWork, lead_id: uuid.UUID, event: Event, ent
     current = await repo.get_lead(uow.session, lead_id, for_update=True)
     if current is None:
         return  # the lead was deleted since; nothing to attach the fact to
-    await repo.add_activities(uow.session, [repo.activity_values(
-        lead_id, entry.type, entry.summary, entry.payload,
-        source_event_id=event.event_id, occurred_at=event.occurred_at)])
+    await repo.add_activities(
+        uow.session,
+        [
+            repo.activity_values(
+                lead_id,
+                entry.type,
+                entry.summary,
+                entry.payload,
+                source_event_id=event.event_id,
+                occurred_at=event.occurred_at,
+            )
+        ],
+    )
     if entry.reaches_status is None:
         return
     status = advanced_status(current.status, entry.reaches_status)
@@ -215,12 +297,21 @@ async def record_timeline(uow: UnitOfWork, lead_id: uuid.UUID, event: Event, ent
         await _record_change(uow, None, current, updated, ["status"], reason=event.subject)
 
 
-async def apply_consent(uow: UnitOfWork, lead_id: uuid.UUID, *, dnd: bool | None, email_opt_out: bool | None,
-                        call_recording: bool | None, reason: str) -> LeadSnapshot | None:
+async def apply_consent(
+    uow: UnitOfWork,
+    lead_id: uuid.UUID,
+    *,
+    dnd: bool | None,
+    email_opt_out: bool | None,
+    call_recording: bool | None,
+    reason: str,
+) -> LeadSnapshot | None:
     current = await repo.get_lead(uow.session, lead_id, for_update=True)
     if current is None:
         return None
-    flags = merge_consent(current.consent_flags, dnd=dnd, email_opt_out=email_opt_out, call_recording=call_recording)
+    flags = merge_consent(
+        current.consent_flags, dnd=dnd, email_opt_out=email_opt_out, call_recording=call_recording
+    )
     if flags == current.consent_flags:
         return current
     updated = current.model_copy(update={"consent_flags": flags, "updated_at": repo.now()})
@@ -234,13 +325,31 @@ async def capture_email(uow: UnitOfWork, lead_id: uuid.UUID, email: str, event: 
     if current is None or (current.email or "").lower() == email.lower():
         return
     if await repo.find_contact_conflict(uow.session, phone=None, email=email, exclude_id=lead_id):
-        await repo.add_activities(uow.session, [repo.activity_values(
-            lead_id, ActivityType.NOTE, "Email given on a call belongs to another lead; not saved",
-            {"email": email}, source_event_id=event.event_id)])
+        await repo.add_activities(
+            uow.session,
+            [
+                repo.activity_values(
+                    lead_id,
+                    ActivityType.NOTE,
+                    "Email given on a call belongs to another lead; not saved",
+                    {"email": email},
+                    source_event_id=event.event_id,
+                )
+            ],
+        )
         return
     updated = current.model_copy(update={"email": email.lower(), "updated_at": repo.now()})
     await repo.update_lead(uow.session, updated)
-    await repo.add_activities(uow.session, [repo.activity_values(
-        lead_id, ActivityType.LEAD, "Email captured during the call", {"email": email},
-        source_event_id=event.event_id)])
+    await repo.add_activities(
+        uow.session,
+        [
+            repo.activity_values(
+                lead_id,
+                ActivityType.LEAD,
+                "Email captured during the call",
+                {"email": email},
+                source_event_id=event.event_id,
+            )
+        ],
+    )
     await _record_change(uow, None, current, updated, ["email"], reason=event.subject)

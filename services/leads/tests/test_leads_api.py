@@ -19,8 +19,13 @@ pytestmark = pytest.mark.integration
 async def test_agents_see_only_their_own_leads_admin_sees_all(leads_app, lead_body):
     c = leads_app.client
     mine = (await c.post("/api/leads", json=lead_body(), headers=leads_app.agent)).json()
-    theirs = (await c.post("/api/leads", json=lead_body(phone="+14155550199", email="b@example.com"),
-                           headers=leads_app.agent2)).json()
+    theirs = (
+        await c.post(
+            "/api/leads",
+            json=lead_body(phone="+14155550199", email="b@example.com"),
+            headers=leads_app.agent2,
+        )
+    ).json()
     assert mine["assigned_agent_id"] == str(AGENT_ID)
 
     listed = (await c.get("/api/leads", headers=leads_app.agent)).json()
@@ -29,9 +34,13 @@ async def test_agents_see_only_their_own_leads_admin_sees_all(leads_app, lead_bo
     response = await c.get(f"/api/leads/{theirs['id']}", headers=leads_app.agent)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert (await c.patch(f"/api/leads/{theirs['id']}", json={"notes": "x"}, headers=leads_app.agent)).status_code == 404
+    assert (
+        await c.patch(f"/api/leads/{theirs['id']}", json={"notes": "x"}, headers=leads_app.agent)
+    ).status_code == 404
     assert (await c.get(f"/api/leads/{theirs['id']}/activities", headers=leads_app.agent)).status_code == 404
-    assert (await c.get("/api/leads", params={"agent_id": str(AGENT2_ID)}, headers=leads_app.agent)).json()["total"] == 0
+    assert (await c.get("/api/leads", params={"agent_id": str(AGENT2_ID)}, headers=leads_app.agent)).json()[
+        "total"
+    ] == 0
 
     everyone = (await c.get("/api/leads", headers=leads_app.admin)).json()
     assert {i["id"] for i in everyone["items"]} == {mine["id"], theirs["id"]}
@@ -40,12 +49,19 @@ async def test_agents_see_only_their_own_leads_admin_sees_all(leads_app, lead_bo
 async def test_only_admins_assign_and_delete(leads_app, lead_body):
     c = leads_app.client
     lead = (await c.post("/api/leads", json=lead_body(), headers=leads_app.agent)).json()
-    r = await c.patch(f"/api/leads/{lead['id']}", json={"assigned_agent_id": str(AGENT2_ID)}, headers=leads_app.agent)
+    r = await c.patch(
+        f"/api/leads/{lead['id']}", json={"assigned_agent_id": str(AGENT2_ID)}, headers=leads_app.agent
+    )
     assert r.status_code == 403
-    r = await c.post("/api/leads", json=lead_body(phone="+14155550111", email=None,
-                                                 assigned_agent_id=str(AGENT2_ID)), headers=leads_app.agent)
+    r = await c.post(
+        "/api/leads",
+        json=lead_body(phone="+14155550111", email=None, assigned_agent_id=str(AGENT2_ID)),
+        headers=leads_app.agent,
+    )
     assert r.status_code == 403
-    r = await c.patch(f"/api/leads/{lead['id']}", json={"assigned_agent_id": str(AGENT2_ID)}, headers=leads_app.admin)
+    r = await c.patch(
+        f"/api/leads/{lead['id']}", json={"assigned_agent_id": str(AGENT2_ID)}, headers=leads_app.admin
+    )
     assert r.status_code == 200 and r.json()["assigned_agent_id"] == str(AGENT2_ID)
     assert (await c.get(f"/api/leads/{lead['id']}", headers=leads_app.agent)).status_code == 404
     assert (await c.delete(f"/api/leads/{lead['id']}", headers=leads_app.agent2)).status_code == 403
@@ -55,20 +71,33 @@ async def test_only_admins_assign_and_delete(leads_app, lead_body):
 
 async def test_filters_search_sort_and_pagination(leads_app, lead_body):
     c = leads_app.client
-    for i, (name, status) in enumerate([("Zed", "NEW"), ("Amy", "QUALIFIED"), ("Bob", "NEW"), ("Cara", "LOST")]):
-        r = await c.post("/api/leads", json=lead_body(name=name, phone=f"+1415555020{i}", email=None, status=status),
-                         headers=leads_app.agent)
+    for i, (name, status) in enumerate(
+        [("Zed", "NEW"), ("Amy", "QUALIFIED"), ("Bob", "NEW"), ("Cara", "LOST")]
+    ):
+        r = await c.post(
+            "/api/leads",
+            json=lead_body(name=name, phone=f"+1415555020{i}", email=None, status=status),
+            headers=leads_app.agent,
+        )
         assert r.status_code == 201, r.text
-    page = (await c.get("/api/leads", params={"sort": "name", "page_size": 2}, headers=leads_app.agent)).json()
+    page = (
+        await c.get("/api/leads", params={"sort": "name", "page_size": 2}, headers=leads_app.agent)
+    ).json()
     assert [i["name"] for i in page["items"]] == ["Amy", "Bob"] and page["total"] == 4
-    page2 = (await c.get("/api/leads", params={"sort": "name", "page_size": 2, "page": 2}, headers=leads_app.agent)).json()
+    page2 = (
+        await c.get("/api/leads", params={"sort": "name", "page_size": 2, "page": 2}, headers=leads_app.agent)
+    ).json()
     assert [i["name"] for i in page2["items"]] == ["Cara", "Zed"]
-    new = (await c.get("/api/leads", params={"status": "NEW", "sort": "-name"}, headers=leads_app.agent)).json()
+    new = (
+        await c.get("/api/leads", params={"status": "NEW", "sort": "-name"}, headers=leads_app.agent)
+    ).json()
     assert [i["name"] for i in new["items"]] == ["Zed", "Bob"]
     found = (await c.get("/api/leads", params={"q": "car"}, headers=leads_app.agent)).json()
     assert [i["name"] for i in found["items"]] == ["Cara"]
     assert (await c.get("/api/leads", params={"q": "%"}, headers=leads_app.agent)).json()["total"] == 0
-    assert (await c.get("/api/leads", params={"sort": "phone; drop"}, headers=leads_app.agent)).status_code == 422
+    assert (
+        await c.get("/api/leads", params={"sort": "phone; drop"}, headers=leads_app.agent)
+    ).status_code == 422
     assert (await c.get("/api/leads", params={"page_size": 1000}, headers=leads_app.agent)).status_code == 422
 
 
@@ -80,7 +109,11 @@ async def test_filters_search_sort_and_pagination(leads_app, lead_body):
         ({"timezone": "Mars/Olympus"}, 422, "timezone"),
         ({"age": "forty"}, 422, "age"),
         ({"email": "not-an-email"}, 422, "email"),
-        ({"preferred_time_windows": [{"days": ["MON"], "start": "9am", "end": "12:00"}]}, 422, "preferred_time_windows"),
+        (
+            {"preferred_time_windows": [{"days": ["MON"], "start": "9am", "end": "12:00"}]},
+            422,
+            "preferred_time_windows",
+        ),
         ({"status": "WON"}, 422, "status"),
         ({"unexpected": 1}, 422, "unexpected"),
     ],
@@ -96,7 +129,11 @@ async def test_bad_lead_input_is_a_clear_problem(leads_app, lead_body, body, sta
 
 async def test_malformed_json_and_tokens(leads_app):
     c = leads_app.client
-    r = await c.post("/api/leads", content=b'{"name": "x",', headers={**leads_app.agent, "content-type": "application/json"})
+    r = await c.post(
+        "/api/leads",
+        content=b'{"name": "x",',
+        headers={**leads_app.agent, "content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["type"].endswith("/malformed-json")
     assert (await c.get("/api/leads")).status_code == 401
     expired = mint_token(leads_app.keys, user_id=AGENT_ID, role=Role.AGENT, expires_in=timedelta(seconds=-5))
@@ -117,15 +154,20 @@ async def test_duplicate_contacts_conflict(leads_app, lead_body):
     assert (await c.post("/api/leads", json=lead_body(), headers=leads_app.agent)).status_code == 201
     r = await c.post("/api/leads", json=lead_body(email="other@example.com"), headers=leads_app.agent2)
     assert r.status_code == 409 and r.json()["field"] == "phone"
-    r = await c.post("/api/leads", json=lead_body(phone="+14155550188", email="ADA@example.com"), headers=leads_app.agent)
+    r = await c.post(
+        "/api/leads", json=lead_body(phone="+14155550188", email="ADA@example.com"), headers=leads_app.agent
+    )
     assert r.status_code == 409 and r.json()["field"] == "email"
 
 
 async def test_changes_emit_events_through_the_outbox(leads_app, lead_body):
     c, bus = leads_app.client, leads_app.runtime.bus
     lead = (await c.post("/api/leads", json=lead_body(), headers=leads_app.agent)).json()
-    r = await c.patch(f"/api/leads/{lead['id']}", json={"consent_flags": {"dnd": True}, "status": "CONTACTED"},
-                      headers=leads_app.agent)
+    r = await c.patch(
+        f"/api/leads/{lead['id']}",
+        json={"consent_flags": {"dnd": True}, "status": "CONTACTED"},
+        headers=leads_app.agent,
+    )
     assert r.status_code == 200 and r.json()["consent_flags"]["dnd"] is True
 
     async def published() -> bool:
@@ -133,24 +175,33 @@ async def test_changes_emit_events_through_the_outbox(leads_app, lead_body):
 
     assert await wait_for(published)
     stream = bus.stream_name("lead.created")
-    created = LeadCreated.model_validate_json((await bus.js.get_last_msg(stream, bus.subject("lead.created"))).data)
+    created = LeadCreated.model_validate_json(
+        (await bus.js.get_last_msg(stream, bus.subject("lead.created"))).data
+    )
     assert str(created.lead.id) == lead["id"] and created.lead.phone == "+14155550123"
     consent = LeadConsentChanged.model_validate_json(
-        (await bus.js.get_last_msg(stream, bus.subject("lead.consent_changed"))).data)
+        (await bus.js.get_last_msg(stream, bus.subject("lead.consent_changed"))).data
+    )
     assert consent.consent_flags.dnd and consent.previous is not None and not consent.previous.dnd
     audit = await bus.js.get_last_msg(bus.stream_name("audit.recorded"), bus.subject("audit.recorded"))
     assert b'"action":"lead.updated"' in audit.data and b'"dnd":true' in audit.data
 
-    timeline = (await c.get(f"/api/leads/{lead['id']}/activities", params={"order": "asc"}, headers=leads_app.agent)).json()
+    timeline = (
+        await c.get(f"/api/leads/{lead['id']}/activities", params={"order": "asc"}, headers=leads_app.agent)
+    ).json()
     assert [a["type"] for a in timeline["items"]] == ["LEAD", "STATUS_CHANGE", "CONSENT"]
 
 
 async def test_manual_notes(leads_app, lead_body):
     c = leads_app.client
     lead = (await c.post("/api/leads", json=lead_body(), headers=leads_app.agent)).json()
-    r = await c.post(f"/api/leads/{lead['id']}/activities", json={"text": "Prefers WhatsApp"}, headers=leads_app.agent)
+    r = await c.post(
+        f"/api/leads/{lead['id']}/activities", json={"text": "Prefers WhatsApp"}, headers=leads_app.agent
+    )
     assert r.status_code == 201 and r.json()["type"] == "NOTE"
-    r = await c.post(f"/api/leads/{lead['id']}/activities", json={"type": "EMAIL", "text": "x"}, headers=leads_app.agent)
+    r = await c.post(
+        f"/api/leads/{lead['id']}/activities", json={"type": "EMAIL", "text": "x"}, headers=leads_app.agent
+    )
     assert r.status_code == 422
     r = await c.post(f"/api/leads/{lead['id']}/activities", json={"text": "hi"}, headers=leads_app.agent2)
     assert r.status_code == 404

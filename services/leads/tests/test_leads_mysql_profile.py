@@ -10,7 +10,9 @@ from .conftest import AGENT_ID, LeadsApp, start_leads
 pytestmark = pytest.mark.integration
 
 
-async def test_migrations_and_crud_on_mariadb(make_mysql_database, nats_url, bus_namespace, jwt_keys, lead_body):
+async def test_migrations_and_crud_on_mariadb(
+    make_mysql_database, nats_url, bus_namespace, jwt_keys, lead_body
+):
     app = await start_leads(await make_mysql_database("leads"), nats_url, bus_namespace, jwt_keys)
     async with running(app) as client:
         ctx = LeadsApp(client, app.state.runtime, jwt_keys)

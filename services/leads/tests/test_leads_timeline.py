@@ -22,8 +22,9 @@ pytestmark = pytest.mark.integration
 
 
 async def timeline(app, lead_id):
-    r = await app.client.get(f"/api/leads/{lead_id}/activities", params={"order": "asc", "page_size": 100},
-                             headers=app.admin)
+    r = await app.client.get(
+        f"/api/leads/{lead_id}/activities", params={"order": "asc", "page_size": 100}, headers=app.admin
+    )
     return r.json()["items"]
 
 
@@ -35,18 +36,44 @@ async def test_events_fold_into_the_timeline_once_and_advance_status(leads_app, 
     lead = (await leads_app.client.post("/api/leads", json=lead_body(), headers=leads_app.agent)).json()
     lead_id = uuid.UUID(lead["id"])
     bus = leads_app.runtime.bus
-    call = CallEnded(call_id=uuid.uuid4(), lead_id=lead_id, mode="simulated", outcome=CallOutcome.ANSWERED,
-                     duration_seconds=95)
-    rec = RecommendationsReady(lead_id=lead_id, needs=NeedsProfile(coverage_type=["term life"]),
-                               recommendation=Recommendation(items=[RecommendedProduct(
-                                   product_id=uuid.uuid4(), name="SecureLife Term 20", category_name="Term Life",
-                                   insurer="Acme", score=0.9, rationale="fits")]))
+    call = CallEnded(
+        call_id=uuid.uuid4(),
+        lead_id=lead_id,
+        mode="simulated",
+        outcome=CallOutcome.ANSWERED,
+        duration_seconds=95,
+    )
+    rec = RecommendationsReady(
+        lead_id=lead_id,
+        needs=NeedsProfile(coverage_type=["term life"]),
+        recommendation=Recommendation(
+            items=[
+                RecommendedProduct(
+                    product_id=uuid.uuid4(),
+                    name="SecureLife Term 20",
+                    category_name="Term Life",
+                    insurer="Acme",
+                    score=0.9,
+                    rationale="fits",
+                )
+            ]
+        ),
+    )
     email = EmailSent(lead_id=lead_id, email_id=uuid.uuid4(), prospectus_id=uuid.uuid4())
     for event in (call, call, rec, email):  # the call event twice: one entry
         await bus.publish_raw(event.subject, event.to_json(), {"Nats-Msg-Id": uuid.uuid4().hex})
 
     async def folded() -> bool:
-        return len([a for a in await timeline(leads_app, lead_id) if a["type"] in ("CALL", "RECOMMENDATION", "EMAIL")]) >= 3
+        return (
+            len(
+                [
+                    a
+                    for a in await timeline(leads_app, lead_id)
+                    if a["type"] in ("CALL", "RECOMMENDATION", "EMAIL")
+                ]
+            )
+            >= 3
+        )
 
     assert await wait_for(folded, timeout=15)
     entries = await timeline(leads_app, lead_id)
@@ -61,12 +88,20 @@ async def test_events_fold_into_the_timeline_once_and_advance_status(leads_app, 
 
 
 async def test_consent_and_email_commands_from_other_services(leads_app, lead_body):
-    lead = (await leads_app.client.post("/api/leads", json=lead_body(email=None), headers=leads_app.agent)).json()
+    lead = (
+        await leads_app.client.post("/api/leads", json=lead_body(email=None), headers=leads_app.agent)
+    ).json()
     lead_id = uuid.UUID(lead["id"])
     bus = leads_app.runtime.bus
-    await bus.publish_now(SetLeadConsent(lead_id=lead_id, dnd=True, reason="asked not to be called", source="voice"))
-    await bus.publish_now(LeadEmailCaptured(lead_id=lead_id, email="Ada.L@example.com", email_permission=True))
-    await bus.publish_now(SetLeadConsent(lead_id=uuid.uuid4(), dnd=True, reason="unknown lead", source="voice"))
+    await bus.publish_now(
+        SetLeadConsent(lead_id=lead_id, dnd=True, reason="asked not to be called", source="voice")
+    )
+    await bus.publish_now(
+        LeadEmailCaptured(lead_id=lead_id, email="Ada.L@example.com", email_permission=True)
+    )
+    await bus.publish_now(
+        SetLeadConsent(lead_id=uuid.uuid4(), dnd=True, reason="unknown lead", source="voice")
+    )
 
     async def applied() -> bool:
         current = await lead_status(leads_app, lead_id)
@@ -74,4 +109,7 @@ async def test_consent_and_email_commands_from_other_services(leads_app, lead_bo
 
     assert await wait_for(applied, timeout=15)
     consent_entries = [a for a in await timeline(leads_app, lead_id) if a["type"] == "CONSENT"]
-    assert len(consent_entries) == 1 and "voice: asked not to be called" in consent_entries[0]["payload"]["reason"]
+    assert (
+        len(consent_entries) == 1
+        and "voice: asked not to be called" in consent_entries[0]["payload"]["reason"]
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -39,7 +38,9 @@ async def record_effect(event: LeadCreated, uow: UnitOfWork, settings: SampleSet
         raise ValueError(f"cannot handle {event.lead.name}")
     if settings.handler_delay_seconds:
         await asyncio.sleep(settings.handler_delay_seconds)
-    await uow.session.execute(sa.insert(effects).values(event_id=str(event.event_id), lead_name=event.lead.name))
+    await uow.session.execute(
+        sa.insert(effects).values(event_id=str(event.event_id), lead_name=event.lead.name)
+    )
 
 
 def handlers(runtime: ServiceRuntime) -> list[Handler[LeadCreated]]:
@@ -82,4 +83,4 @@ async def _consume_forever() -> None:
 if __name__ == "__main__":
     # Used by the crash test: run as a separate process that gets SIGKILLed mid-batch.
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.exit(asyncio.run(_consume_forever()))  # type: ignore[func-returns-value]
+    asyncio.run(_consume_forever())

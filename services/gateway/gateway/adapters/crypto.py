@@ -28,8 +28,15 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 class TokenIssuer:
-    def __init__(self, private_key_pem: str, *, issuer: str, audience: str,
-                 access_ttl: timedelta, refresh_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        private_key_pem: str,
+        *,
+        issuer: str,
+        audience: str,
+        access_ttl: timedelta,
+        refresh_ttl: timedelta,
+    ) -> None:
         self._key = private_key_pem
         self.issuer = issuer
         self.audience = audience
@@ -41,14 +48,21 @@ class TokenIssuer:
         expires = now + ttl
         token = jwt.encode(
             {**claims, "iss": self.issuer, "aud": self.audience, "iat": now, "exp": expires},
-            self._key, algorithm=ALGORITHM,
+            self._key,
+            algorithm=ALGORITHM,
         )
         return token, expires
 
     def access_token(self, *, user_id: uuid.UUID, role: Role, email: str, name: str) -> str:
         token, _ = self._encode(
-            {"sub": str(user_id), "role": role.value, "email": email, "name": name, "typ": "access",
-             "jti": uuid.uuid4().hex},
+            {
+                "sub": str(user_id),
+                "role": role.value,
+                "email": email,
+                "name": name,
+                "typ": "access",
+                "jti": uuid.uuid4().hex,
+            },
             self.access_ttl,
         )
         return token
@@ -72,4 +86,6 @@ class SecretBox:
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
-            raise RuntimeError("a stored secret cannot be decrypted: SETTINGS_ENCRYPTION_KEY changed?") from exc
+            raise RuntimeError(
+                "a stored secret cannot be decrypted: SETTINGS_ENCRYPTION_KEY changed?"
+            ) from exc

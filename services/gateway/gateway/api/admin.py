@@ -23,17 +23,32 @@ router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
 @router.get("/users", response_model=Page[UserOut])
-async def list_users(_: AdminPrincipal, session: DbSession, paging: Pagination,
-                     q: Annotated[str | None, Query(max_length=200)] = None) -> Page[UserOut]:
-    where = sa.true()
+async def list_users(
+    _: AdminPrincipal,
+    session: DbSession,
+    paging: Pagination,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[UserOut]:
+    where: sa.ColumnElement[bool] = sa.true()
     if q:
         pattern = f"%{q.lower()}%"
         where = sa.or_(sa.func.lower(users.c.email).like(pattern), sa.func.lower(users.c.name).like(pattern))
     total = await session.scalar(sa.select(sa.func.count()).select_from(users).where(where))
-    rows = (await session.execute(sa.select(users).where(where).order_by(users.c.email)
-                                  .offset(paging.offset).limit(paging.page_size))).mappings()
-    return Page(items=[UserOut.model_validate(dict(r)) for r in rows], total=int(total or 0),
-                page=paging.page, page_size=paging.page_size)
+    rows = (
+        await session.execute(
+            sa.select(users)
+            .where(where)
+            .order_by(users.c.email)
+            .offset(paging.offset)
+            .limit(paging.page_size)
+        )
+    ).mappings()
+    return Page(
+        items=[UserOut.model_validate(dict(r)) for r in rows],
+        total=int(total or 0),
+        page=paging.page,
+        page_size=paging.page_size,
+    )
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
@@ -41,8 +56,9 @@ async def create_user(data: UserIn, admin: AdminPrincipal, runtime: Runtime) -> 
     async with runtime.db.transaction() as session:
         if await session.scalar(sa.select(users.c.id).where(users.c.email == data.email.lower())):
             raise Conflict("A user with this email already exists.", field="email")
-        row = await svc.create_user(session, admin, email=data.email, name=data.name, role=data.role.value,
-                                    password=data.password)
+        row = await svc.create_user(
+            session, admin, email=data.email, name=data.name, role=data.role.value, password=data.password
+        )
     return UserOut.model_validate(row)
 
 
@@ -54,9 +70,13 @@ async def _user_or_404(session: DbSession, user_id: uuid.UUID) -> dict[str, obje
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-async def update_user(user_id: uuid.UUID, patch: UserPatch, admin: AdminPrincipal, runtime: Runtime) -> UserOut:
+async def update_user(
+    user_id: uuid.UUID, patch: UserPatch, admin: AdminPrincipal, runtime: Runtime
+) -> UserOut:
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
-    if user_id == admin.user_id and (changes.get("active") is False or changes.get("role", "ADMIN") != "ADMIN"):
+    if user_id == admin.user_id and (
+        changes.get("active") is False or changes.get("role", "ADMIN") != "ADMIN"
+    ):
         raise Unprocessable("You cannot deactivate or demote yourself.")
     async with runtime.db.transaction() as session:
         current = await _user_or_404(session, user_id)
@@ -81,14 +101,22 @@ async def get_settings(_: AdminPrincipal, session: DbSession, box: Secrets) -> l
 
 
 @router.put("/settings", response_model=list[SettingOut])
-async def put_settings(data: SettingsPut, admin: AdminPrincipal, request: Request, runtime: Runtime, box: Secrets,
-                       settings: Settings) -> list[SettingOut]:
+async def put_settings(
+    data: SettingsPut,
+    admin: AdminPrincipal,
+    request: Request,
+    runtime: Runtime,
+    box: Secrets,
+    settings: Settings,
+) -> list[SettingOut]:
     enforce(request, Rule("settings", settings.critical_rate_per_minute, 60), f"user:{admin.user_id}")
     try:
         async with runtime.db.transaction() as session:
             await svc.put_settings(session, box, admin, data.values)
     except InvalidSetting as exc:
-        raise Unprocessable(exc.message, errors=[{"loc": ["body", "values", exc.key], "msg": exc.message}]) from exc
+        raise Unprocessable(
+            exc.message, errors=[{"loc": ["body", "values", exc.key], "msg": exc.message}]
+        ) from exc
     async with runtime.db.session() as session:
         return [SettingOut.model_validate(s) for s in await svc.read_settings(session, box)]
 
@@ -114,9 +142,15 @@ async def list_audit(
         conditions.append(audit_log.c.action == action)
     where = sa.and_(sa.true(), *conditions)
     total = await session.scalar(sa.select(sa.func.count()).select_from(audit_log).where(where))
-    rows = (await session.execute(sa.select(audit_log).where(where)
-                                  .order_by(audit_log.c.created_at.desc(), audit_log.c.id)
-                                  .offset(paging.offset).limit(paging.page_size))).mappings()
+    rows = (
+        await session.execute(
+            sa.select(audit_log)
+            .where(where)
+            .order_by(audit_log.c.created_at.desc(), audit_log.c.id)
+            .offset(paging.offset)
+            .limit(paging.page_size)
+        )
+    ).mappings()
     items = []
     for r in rows:
         item = dict(r)

@@ -43,40 +43,83 @@ class RefreshIn(BaseModel):
 
 def _set_cookies(response: Response, settings: Settings, access: str, refresh: str) -> None:
     secure = settings.profile.value == "prod"
-    response.set_cookie(ACCESS_COOKIE, access, max_age=settings.access_token_minutes * 60, httponly=True,
-                        secure=secure, samesite="lax", path="/")
-    response.set_cookie(REFRESH_COOKIE, refresh, max_age=settings.refresh_token_days * 86400, httponly=True,
-                        secure=secure, samesite="strict", path="/api/auth")
+    response.set_cookie(
+        ACCESS_COOKIE,
+        access,
+        max_age=settings.access_token_minutes * 60,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        path="/",
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        refresh,
+        max_age=settings.refresh_token_days * 86400,
+        httponly=True,
+        secure=secure,
+        samesite="strict",
+        path="/api/auth",
+    )
 
 
-async def _issue(runtime: Runtime, issuer: Issuer, settings: Settings, user: sa.RowMapping,
-                 response: Response) -> TokenOut:
+async def _issue(
+    runtime: Runtime, issuer: Issuer, settings: Settings, user: sa.RowMapping, response: Response
+) -> TokenOut:
     user_id, role = uuid.UUID(user["id"]), Role(user["role"])
     access = issuer.access_token(user_id=user_id, role=role, email=user["email"], name=user["name"])
     refresh, jti, expires = issuer.refresh_token(user_id=user_id, role=role)
     async with runtime.db.transaction() as session:
-        await session.execute(sa.insert(refresh_tokens).values(
-            jti=jti, user_id=user["id"], expires_at=expires, created_at=datetime.now(UTC)))
+        await session.execute(
+            sa.insert(refresh_tokens).values(
+                jti=jti, user_id=user["id"], expires_at=expires, created_at=datetime.now(UTC)
+            )
+        )
     _set_cookies(response, settings, access, refresh)
-    return TokenOut(access_token=access, expires_in=settings.access_token_minutes * 60, refresh_token=refresh,
-                    user=UserOut.model_validate(dict(user)))
+    return TokenOut(
+        access_token=access,
+        expires_in=settings.access_token_minutes * 60,
+        refresh_token=refresh,
+        user=UserOut.model_validate(dict(user)),
+    )
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(data: LoginIn, request: Request, response: Response, session: DbSession, runtime: Runtime,
-                issuer: Issuer, settings: Settings) -> TokenOut:
+async def login(
+    data: LoginIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    runtime: Runtime,
+    issuer: Issuer,
+    settings: Settings,
+) -> TokenOut:
     rule = Rule("login", settings.login_rate_per_minute, 60)
     enforce(request, rule, f"ip:{client_ip(request)}")
     enforce(request, rule, f"email:{data.email.lower()}")
-    user = (await session.execute(sa.select(users).where(users.c.email == data.email.lower()))).mappings().first()
-    if not verify_password(user["password_hash"] if user else None, data.password) or not user or not user["active"]:
+    user = (
+        (await session.execute(sa.select(users).where(users.c.email == data.email.lower())))
+        .mappings()
+        .first()
+    )
+    if (
+        not verify_password(user["password_hash"] if user else None, data.password)
+        or not user
+        or not user["active"]
+    ):
         raise Unauthorized("Email or password is incorrect.")
     return await _issue(runtime, issuer, settings, user, response)
 
 
 @router.post("/refresh", response_model=TokenOut)
-async def refresh(request: Request, response: Response, runtime: Runtime, issuer: Issuer, settings: Settings,
-                  data: Annotated[RefreshIn | None, Body()] = None) -> TokenOut:
+async def refresh(
+    request: Request,
+    response: Response,
+    runtime: Runtime,
+    issuer: Issuer,
+    settings: Settings,
+    data: Annotated[RefreshIn | None, Body()] = None,
+) -> TokenOut:
     enforce(request, Rule("refresh", settings.critical_rate_per_minute, 60), f"ip:{client_ip(request)}")
     token = (data.refresh_token if data else None) or request.cookies.get(REFRESH_COOKIE)
     if not token:
@@ -86,20 +129,33 @@ async def refresh(request: Request, response: Response, runtime: Runtime, issuer
     jti = jwt.decode(token, options={"verify_signature": False})["jti"]
     reused = False
     async with runtime.db.transaction() as session:
-        row = (await session.execute(sa.select(refresh_tokens).where(refresh_tokens.c.jti == jti))).mappings().first()
+        row = (
+            (await session.execute(sa.select(refresh_tokens).where(refresh_tokens.c.jti == jti)))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise Unauthorized("Unknown refresh token.")
         if row["revoked_at"] is not None:
             # A rotated token used again means it leaked: end every session of this user (committed
             # before answering, so the revocation is not rolled back with the error).
             reused = True
-            await session.execute(sa.update(refresh_tokens).where(
-                refresh_tokens.c.user_id == row["user_id"], refresh_tokens.c.revoked_at.is_(None)
-            ).values(revoked_at=datetime.now(UTC)))
+            await session.execute(
+                sa.update(refresh_tokens)
+                .where(refresh_tokens.c.user_id == row["user_id"], refresh_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
         else:
-            await session.execute(sa.update(refresh_tokens).where(refresh_tokens.c.jti == jti)
-                                  .values(revoked_at=datetime.now(UTC)))
-            user = (await session.execute(sa.select(users).where(users.c.id == str(principal.user_id)))).mappings().first()
+            await session.execute(
+                sa.update(refresh_tokens)
+                .where(refresh_tokens.c.jti == jti)
+                .values(revoked_at=datetime.now(UTC))
+            )
+            user = (
+                (await session.execute(sa.select(users).where(users.c.id == str(principal.user_id))))
+                .mappings()
+                .first()
+            )
     if reused:
         raise Unauthorized("This refresh token was already used; all sessions were signed out.")
     if user is None or not user["active"]:
@@ -117,8 +173,11 @@ async def logout(request: Request, runtime: Runtime) -> Response:
             jti = None
         if jti:
             async with runtime.db.transaction() as session:
-                await session.execute(sa.update(refresh_tokens).where(refresh_tokens.c.jti == jti)
-                                      .values(revoked_at=datetime.now(UTC)))
+                await session.execute(
+                    sa.update(refresh_tokens)
+                    .where(refresh_tokens.c.jti == jti)
+                    .values(revoked_at=datetime.now(UTC))
+                )
     response = Response(status_code=204)
     response.delete_cookie(ACCESS_COOKIE, path="/")
     response.delete_cookie(REFRESH_COOKIE, path="/api/auth")
@@ -127,7 +186,11 @@ async def logout(request: Request, runtime: Runtime) -> Response:
 
 @router.get("/me", response_model=UserOut)
 async def me(principal: CurrentPrincipal, session: DbSession) -> UserOut:
-    user = (await session.execute(sa.select(users).where(users.c.id == str(principal.user_id)))).mappings().first()
+    user = (
+        (await session.execute(sa.select(users).where(users.c.id == str(principal.user_id))))
+        .mappings()
+        .first()
+    )
     if user is None:
         raise NotFound("User not found.")
     return UserOut.model_validate(dict(user))

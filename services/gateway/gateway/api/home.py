@@ -23,6 +23,7 @@ a{color:#1f4e79}code{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px}</
 def mount_console(app: FastAPI, dist: Path) -> None:
     index = dist / "index.html"
     if not index.exists():
+
         @app.get("/", include_in_schema=False)
         async def landing() -> HTMLResponse:
             return HTMLResponse(LANDING)

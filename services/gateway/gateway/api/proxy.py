@@ -27,10 +27,25 @@ AREAS: dict[str, str] = {
     "dev": "mailer",
 }
 # Expensive or abusable calls, limited per caller.
-CRITICAL = {("POST", "leads/import"), ("POST", "voice/sessions"), ("POST", "email/send"),
-            ("POST", "products/reindex"), ("POST", "rag/recommendations")}
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "host", "content-length"}
+CRITICAL = {
+    ("POST", "leads/import"),
+    ("POST", "voice/sessions"),
+    ("POST", "email/send"),
+    ("POST", "products/reindex"),
+    ("POST", "rag/recommendations"),
+}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
 
 
 def _caller_key(request: Request) -> str:
@@ -48,7 +63,11 @@ async def proxy(area: str, request: Request, settings: Settings, path: str = "")
     if not base:
         raise ServiceUnavailable(f"The {service} service is not configured.")
     if (request.method, f"{area}/{path}".rstrip("/")) in CRITICAL:
-        enforce(request, Rule(f"critical:{area}/{path}", settings.critical_rate_per_minute, 60), _caller_key(request))
+        enforce(
+            request,
+            Rule(f"critical:{area}/{path}", settings.critical_rate_per_minute, 60),
+            _caller_key(request),
+        )
 
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers["x-forwarded-for"] = client_ip(request)
@@ -57,17 +76,34 @@ async def proxy(area: str, request: Request, settings: Settings, path: str = "")
     inject_headers(headers)
     client: httpx.AsyncClient = request.app.state.runtime.extras["http"]
     upstream = client.build_request(
-        request.method, base.rstrip("/") + request.url.path, params=request.query_params,
-        headers=headers, content=request.stream(),
+        request.method,
+        base.rstrip("/") + request.url.path,
+        params=request.query_params,
+        headers=headers,
+        content=request.stream(),
     )
     try:
         response = await client.send(upstream, stream=True)
     except httpx.TimeoutException:
-        return problem_response(504, "Upstream timeout", f"The {service} service did not answer in time.",
-                                type_slug="upstream-timeout", instance=request.url.path)
+        return problem_response(
+            504,
+            "Upstream timeout",
+            f"The {service} service did not answer in time.",
+            type_slug="upstream-timeout",
+            instance=request.url.path,
+        )
     except httpx.TransportError:
-        return problem_response(503, "Service unavailable", f"The {service} service is not reachable.",
-                                type_slug="unavailable", instance=request.url.path)
+        return problem_response(
+            503,
+            "Service unavailable",
+            f"The {service} service is not reachable.",
+            type_slug="unavailable",
+            instance=request.url.path,
+        )
     out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
-    return StreamingResponse(response.aiter_raw(), status_code=response.status_code, headers=out_headers,
-                             background=BackgroundTask(response.aclose))
+    return StreamingResponse(
+        response.aiter_raw(),
+        status_code=response.status_code,
+        headers=out_headers,
+        background=BackgroundTask(response.aclose),
+    )

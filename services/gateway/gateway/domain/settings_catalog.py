@@ -23,16 +23,30 @@ SETTINGS: dict[str, SettingSpec] = {
     for spec in (
         SettingSpec("openai_api_key", "OpenAI API key (text, embeddings, Realtime)", secret=True),
         SettingSpec("openai_base_url", "OpenAI-compatible API base URL", default="https://api.openai.com/v1"),
-        SettingSpec("openai_text_model", "Text LLM for extraction, recommendation, prospectus",
-                    choices=("gpt-4.1-mini", "gpt-4.1", "gpt-4o-mini", "gpt-4o", "gpt-5-mini", "gpt-5"),
-                    default="gpt-4.1-mini"),
-        SettingSpec("openai_realtime_model", "Realtime voice model",
-                    choices=("gpt-realtime", "gpt-realtime-mini"), default="gpt-realtime"),
-        SettingSpec("openai_realtime_voice", "Realtime voice",
-                    choices=("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"),
-                    default="marin"),
-        SettingSpec("openai_embedding_model", "Embedding model for the vector index",
-                    choices=("text-embedding-3-small", "text-embedding-3-large"), default="text-embedding-3-small"),
+        SettingSpec(
+            "openai_text_model",
+            "Text LLM for extraction, recommendation, prospectus",
+            choices=("gpt-4.1-mini", "gpt-4.1", "gpt-4o-mini", "gpt-4o", "gpt-5-mini", "gpt-5"),
+            default="gpt-4.1-mini",
+        ),
+        SettingSpec(
+            "openai_realtime_model",
+            "Realtime voice model",
+            choices=("gpt-realtime", "gpt-realtime-mini"),
+            default="gpt-realtime",
+        ),
+        SettingSpec(
+            "openai_realtime_voice",
+            "Realtime voice",
+            choices=("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"),
+            default="marin",
+        ),
+        SettingSpec(
+            "openai_embedding_model",
+            "Embedding model for the vector index",
+            choices=("text-embedding-3-small", "text-embedding-3-large"),
+            default="text-embedding-3-small",
+        ),
         SettingSpec("twilio_account_sid", "Twilio account SID"),
         SettingSpec("twilio_auth_token", "Twilio auth token", secret=True),
         SettingSpec("twilio_from_number", "Caller id (E.164) for outbound calls"),
@@ -40,8 +54,12 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("smtp_port", "SMTP server port", type_=int, default=587),
         SettingSpec("smtp_username", "SMTP username"),
         SettingSpec("smtp_password", "SMTP password", secret=True),
-        SettingSpec("smtp_security", "SMTP transport security", choices=("starttls", "tls", "none"),
-                    default="starttls"),
+        SettingSpec(
+            "smtp_security",
+            "SMTP transport security",
+            choices=("starttls", "tls", "none"),
+            default="starttls",
+        ),
         SettingSpec("email_from", "From address of outgoing email"),
         SettingSpec("company_name", "Company name on prospectuses and emails", default="Parley Insurance"),
         SettingSpec("brand_primary_color", "Brand colour (#RRGGBB)", default="#1f4e79"),
@@ -77,8 +95,9 @@ def validate_value(key: str, value: Any) -> Any:
             raise InvalidSetting(key, "must be a single line")
     if spec.choices and value not in spec.choices:
         raise InvalidSetting(key, f"must be one of {', '.join(spec.choices)}")
-    if key == "brand_primary_color" and not (len(value) == 7 and value.startswith("#")
-                                             and all(c in "0123456789abcdefABCDEF" for c in value[1:])):
+    if key == "brand_primary_color" and not (
+        len(value) == 7 and value.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in value[1:])
+    ):
         raise InvalidSetting(key, "must look like #1f4e79")
     if key.startswith("calling_hours_") and not _is_hhmm(value):
         raise InvalidSetting(key, "must be HH:MM")
@@ -87,7 +106,9 @@ def validate_value(key: str, value: Any) -> Any:
 
 def _is_hhmm(value: str) -> bool:
     hours, _, minutes = value.partition(":")
-    return hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2
+    return (
+        hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2
+    )
 
 
 def mask(secret: str) -> str:

@@ -40,8 +40,9 @@ def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     return leads.c.assigned_agent_id == str(principal.user_id)
 
 
-async def get_lead(session: AsyncSession, lead_id: uuid.UUID, principal: Principal | None = None,
-                   *, for_update: bool = False) -> LeadSnapshot | None:
+async def get_lead(
+    session: AsyncSession, lead_id: uuid.UUID, principal: Principal | None = None, *, for_update: bool = False
+) -> LeadSnapshot | None:
     query = sa.select(leads).where(leads.c.id == str(lead_id))
     if principal is not None:
         query = query.where(visible_to(principal))
@@ -83,7 +84,9 @@ async def list_leads(
     column = leads.c[sort.lstrip("-")]
     order = [column.desc() if descending else column.asc(), leads.c.id]
     total = await session.scalar(sa.select(sa.func.count()).select_from(leads).where(where))
-    rows = (await session.execute(sa.select(leads).where(where).order_by(*order).offset(offset).limit(limit))).mappings()
+    rows = (
+        await session.execute(sa.select(leads).where(where).order_by(*order).offset(offset).limit(limit))
+    ).mappings()
     return [row_to_snapshot(r) for r in rows], int(total or 0)
 
 
@@ -167,7 +170,9 @@ async def list_activities(
     total = await session.scalar(sa.select(sa.func.count()).select_from(activities).where(where))
     order = activities.c.occurred_at.desc() if newest_first else activities.c.occurred_at.asc()
     rows = (
-        await session.execute(sa.select(activities).where(where).order_by(order, activities.c.id).offset(offset).limit(limit))
+        await session.execute(
+            sa.select(activities).where(where).order_by(order, activities.c.id).offset(offset).limit(limit)
+        )
     ).mappings()
     items = []
     for row in rows:

@@ -23,7 +23,16 @@ router = APIRouter(prefix="/api/leads", tags=["leads"])
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 SortField = Literal[
-    "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "status", "-status", "age", "-age"
+    "name",
+    "-name",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "status",
+    "-status",
+    "age",
+    "-age",
 ]
 
 
@@ -42,8 +51,14 @@ async def list_leads(
     sort: SortField = "-created_at",
 ) -> Page[LeadOut]:
     items, total = await repo.list_leads(
-        session, principal, status=status_, agent_id=agent_id, text=q, sort=sort,
-        offset=paging.offset, limit=paging.page_size,
+        session,
+        principal,
+        status=status_,
+        agent_id=agent_id,
+        text=q,
+        sort=sort,
+        offset=paging.offset,
+        limit=paging.page_size,
     )
     return Page(items=[_out(i) for i in items], total=total, page=paging.page, page_size=paging.page_size)
 
@@ -60,7 +75,9 @@ async def import_leads(
     principal: CurrentPrincipal,
     runtime: Runtime,
     response: Response,
-    file: Annotated[UploadFile, File(description="CSV with a header row; UTF-8 unless `encoding` says otherwise")],
+    file: Annotated[
+        UploadFile, File(description="CSV with a header row; UTF-8 unless `encoding` says otherwise")
+    ],
     mode: Annotated[Literal["strict", "skip_invalid"], Form()] = "strict",
     mapping: Annotated[str | None, Form(description='JSON {"CSV header": "lead field"}')] = None,
     assigned_agent_id: Annotated[uuid.UUID | None, Form()] = None,
@@ -83,15 +100,23 @@ async def import_leads(
         phones, emails = await repo.existing_contacts(uow.session)
         try:
             parsed = parse_csv(
-                data, encoding=encoding, explicit_mapping=explicit, default_region=default_region.upper()
-                if default_region else None, default_timezone=default_timezone,
-                existing_phones=phones, existing_emails=emails,
+                data,
+                encoding=encoding,
+                explicit_mapping=explicit,
+                default_region=default_region.upper() if default_region else None,
+                default_timezone=default_timezone,
+                existing_phones=phones,
+                existing_emails=emails,
             )
         except CsvFileError as exc:
             raise Unprocessable(f"The CSV file cannot be imported: {exc}") from exc
         report = ImportReport(
-            imported=0, total_rows=parsed.total_rows, duplicates=_row_errors(parsed.duplicates),
-            errors=_row_errors(parsed.errors), header_mapping=parsed.header_mapping, mode=mode,
+            imported=0,
+            total_rows=parsed.total_rows,
+            duplicates=_row_errors(parsed.duplicates),
+            errors=_row_errors(parsed.errors),
+            header_mapping=parsed.header_mapping,
+            mode=mode,
         )
         if parsed.errors and mode == "strict":
             raise Unprocessable(
@@ -138,7 +163,9 @@ async def get_lead(lead_id: uuid.UUID, principal: CurrentPrincipal, session: DbS
 
 
 @router.patch("/{lead_id}", response_model=LeadOut)
-async def update_lead(lead_id: uuid.UUID, patch: LeadPatch, principal: CurrentPrincipal, runtime: Runtime) -> LeadOut:
+async def update_lead(
+    lead_id: uuid.UUID, patch: LeadPatch, principal: CurrentPrincipal, runtime: Runtime
+) -> LeadOut:
     async with runtime.unit_of_work() as uow:
         lead = await svc.update_lead(uow, principal, lead_id, patch)
     return _out(lead)
@@ -164,14 +191,18 @@ async def list_activities(
     items, total = await repo.list_activities(
         session, lead_id, offset=paging.offset, limit=paging.page_size, newest_first=order == "desc"
     )
-    return Page(items=[ActivityOut.model_validate(i) for i in items], total=total, page=paging.page,
-                page_size=paging.page_size)
+    return Page(
+        items=[ActivityOut.model_validate(i) for i in items],
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
+    )
 
 
 @router.post("/{lead_id}/activities", response_model=ActivityOut, status_code=status.HTTP_201_CREATED)
-async def add_activity(lead_id: uuid.UUID, data: ActivityIn, principal: CurrentPrincipal, runtime: Runtime) -> Any:
+async def add_activity(
+    lead_id: uuid.UUID, data: ActivityIn, principal: CurrentPrincipal, runtime: Runtime
+) -> Any:
     async with runtime.unit_of_work() as uow:
         values = await svc.add_manual_activity(uow, principal, lead_id, data)
     return ActivityOut.model_validate(values)
-
-

@@ -12,7 +12,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 from ..domain.rules import normalize_phone, validate_timezone
 from ..domain.timeline import ActivityType
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(normalize_phone)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(normalize_phone)
+]
 Timezone = Annotated[str, AfterValidator(validate_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -34,7 +36,9 @@ class LeadIn(_Strict):
     preferred_time_windows: list[TimeWindow] = Field(default_factory=list, max_length=21)
     timezone: Timezone = "UTC"
     consent_flags: ConsentFlags = Field(default_factory=ConsentFlags)
-    assigned_agent_id: UUID | None = Field(default=None, description="admins only; agents own what they create")
+    assigned_agent_id: UUID | None = Field(
+        default=None, description="admins only; agents own what they create"
+    )
 
 
 class ConsentPatch(_Strict):

@@ -41,7 +41,15 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "call_recording": ("callrecording", "recordingconsent", "recordingallowed"),
 }
 KNOWN_FIELDS = set(HEADER_SYNONYMS)
-_DAY_NAMES = {"MON": "MON", "TUE": "TUE", "WED": "WED", "THU": "THU", "FRI": "FRI", "SAT": "SAT", "SUN": "SUN"}
+_DAY_NAMES = {
+    "MON": "MON",
+    "TUE": "TUE",
+    "WED": "WED",
+    "THU": "THU",
+    "FRI": "FRI",
+    "SAT": "SAT",
+    "SUN": "SUN",
+}
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 
@@ -96,7 +104,9 @@ def map_headers(headers: list[str], explicit: dict[str, str] | None = None) -> d
     explicit = explicit or {}
     unknown = {target for target in explicit.values() if target not in KNOWN_FIELDS}
     if unknown:
-        raise CsvFileError(f"mapping targets unknown fields: {sorted(unknown)}; known: {sorted(KNOWN_FIELDS)}")
+        raise CsvFileError(
+            f"mapping targets unknown fields: {sorted(unknown)}; known: {sorted(KNOWN_FIELDS)}"
+        )
     lookup = {syn.replace("-", ""): target for target, syns in HEADER_SYNONYMS.items() for syn in syns}
     for header in headers:
         if header in explicit:
@@ -148,7 +158,9 @@ def parse_csv(
     mapping = map_headers(headers, explicit_mapping)
     fields = set(mapping.values())
     if "phone" not in fields:
-        raise CsvFileError(f"no phone column found in {headers}; map one with mapping={{\"<header>\": \"phone\"}}")
+        raise CsvFileError(
+            f'no phone column found in {headers}; map one with mapping={{"<header>": "phone"}}'
+        )
     if "name" not in fields and not {"first_name", "last_name"} & fields:
         raise CsvFileError(f"no name column found in {headers}")
 
@@ -197,7 +209,9 @@ def parse_csv(
     return result
 
 
-def _parse_row(line: int, cell: Any, default_region: str | None, default_timezone: str) -> tuple[dict[str, Any], list[RowError]]:
+def _parse_row(
+    line: int, cell: Any, default_region: str | None, default_timezone: str
+) -> tuple[dict[str, Any], list[RowError]]:
     errors: list[RowError] = []
     lead: dict[str, Any] = {}
     name = cell("name") or " ".join(p for p in (cell("first_name"), cell("last_name")) if p)

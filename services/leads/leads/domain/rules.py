@@ -35,7 +35,9 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(text, None if text.startswith("+") else default_region)
     except phonenumbers.NumberParseException as exc:
-        hint = "" if text.startswith("+") or default_region else " (use +<country code> or set a default region)"
+        hint = (
+            "" if text.startswith("+") or default_region else " (use +<country code> or set a default region)"
+        )
         raise InvalidPhone(f"{raw!r} is not a phone number{hint}") from exc
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhone(f"{raw!r} is not a valid phone number")

@@ -77,7 +77,11 @@ def entry_for(event: Event) -> TimelineEntry | None:
             return TimelineEntry(
                 ActivityType.NEEDS,
                 f"Needs identified: {cover}",
-                {"call_id": _str(event.call_id), "needs": event.needs.model_dump(mode="json"), "extractor": event.extractor},
+                {
+                    "call_id": _str(event.call_id),
+                    "needs": event.needs.model_dump(mode="json"),
+                    "extractor": event.extractor,
+                },
             )
         case RecommendationsReady():
             rec = event.recommendation
@@ -100,15 +104,21 @@ def entry_for(event: Event) -> TimelineEntry | None:
             return TimelineEntry(
                 ActivityType.PROSPECTUS,
                 f"Prospectus v{event.version} generated",
-                {"prospectus_id": str(event.prospectus_id), "version": event.version,
-                 "product_ids": [str(p) for p in event.product_ids]},
+                {
+                    "prospectus_id": str(event.prospectus_id),
+                    "version": event.version,
+                    "product_ids": [str(p) for p in event.product_ids],
+                },
             )
         case EmailSent():
             return TimelineEntry(
                 ActivityType.EMAIL,
                 "Prospectus emailed" if event.prospectus_id else "Email sent",
-                {"email_id": str(event.email_id), "prospectus_id": _str(event.prospectus_id),
-                 "provider_message_id": event.provider_message_id},
+                {
+                    "email_id": str(event.email_id),
+                    "prospectus_id": _str(event.prospectus_id),
+                    "provider_message_id": event.provider_message_id,
+                },
                 LeadStatus.PROPOSAL_SENT if event.prospectus_id else None,
             )
         case EmailFailed():
@@ -122,8 +132,11 @@ def entry_for(event: Event) -> TimelineEntry | None:
             return TimelineEntry(
                 ActivityType.TASK,
                 f"Call task closed: {event.outcome.value.replace('_', ' ').lower()}{when}",
-                {"task_id": str(event.task_id), "outcome": event.outcome.value,
-                 "next_attempt_at": event.next_attempt_at.isoformat() if event.next_attempt_at else None},
+                {
+                    "task_id": str(event.task_id),
+                    "outcome": event.outcome.value,
+                    "next_attempt_at": event.next_attempt_at.isoformat() if event.next_attempt_at else None,
+                },
             )
         case FollowupRequested():
             return TimelineEntry(

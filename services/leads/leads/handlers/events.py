@@ -46,8 +46,12 @@ async def fold_into_timeline(event: Event, uow: UnitOfWork) -> None:
 
 async def set_consent(event: SetLeadConsent, uow: UnitOfWork) -> None:
     await svc.apply_consent(
-        uow, event.lead_id, dnd=event.dnd, email_opt_out=event.email_opt_out,
-        call_recording=event.call_recording, reason=f"{event.source}: {event.reason}",
+        uow,
+        event.lead_id,
+        dnd=event.dnd,
+        email_opt_out=event.email_opt_out,
+        call_recording=event.call_recording,
+        reason=f"{event.source}: {event.reason}",
     )
 
 
