@@ -49,7 +49,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
 
 def available_services() -> list[ServiceSpec]:
     """A service exists once its package has a `main` module (later issues add the rest)."""
-    return [s for s in SERVICES if importlib.util.find_spec(f"{s.package}.main") is not None]
+    return [s for s in SERVICES if _has_main(s.package)]
+
+
+def _has_main(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"{package}.main") is not None
+    except ModuleNotFoundError:  # the package itself is not installed
+        return False
 
 
 @dataclass
