@@ -1,7 +1,0 @@
-import sys
-
-from servicekit.cli import main
-
-from .main import definition
-
-sys.exit(main(definition))
