@@ -22,13 +22,17 @@ from .calls import (
     CallStarted,
     CallStatusChanged,
     FollowupRequested,
+    TaskCanceled,
     TaskCompleted,
     TaskReminder,
+    TaskScheduled,
     TelephonyStatus,
     TranscriptLine,
 )
 from .catalog import (
     DocumentDeleted,
+    DocumentTextReply,
+    DocumentTextRequest,
     DocumentUploaded,
     Eligibility,
     PremiumPeriod,
@@ -78,7 +82,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CallEnded,
     FollowupRequested,
     TaskReminder,
+    TaskScheduled,
     TaskCompleted,
+    TaskCanceled,
     NeedsExtracted,
     RecommendationsReady,
     ProspectusGenerated,
@@ -98,10 +104,13 @@ RPC_GATEWAY_SETTINGS = "rpc.gateway.settings"
 RPC_GATEWAY_USER = "rpc.gateway.user"
 # A rendered prospectus version (PDF bytes, the recommendation and agent it was made from), for the mailer.
 RPC_PROSPECTUS_PDF = "rpc.prospectus.pdf"
+# A catalog document's extracted text, paged (DocumentTextRequest -> DocumentTextReply), for indexing.
+RPC_CATALOG_DOCUMENT_TEXT = "rpc.catalog.document_text"
 
 __all__ = [
     "EVENTS_BY_SUBJECT",
     "EVENT_TYPES",
+    "RPC_CATALOG_DOCUMENT_TEXT",
     "RPC_GATEWAY_SETTINGS",
     "RPC_GATEWAY_USER",
     "RPC_LOOKUP_PRODUCTS",
@@ -120,6 +129,8 @@ __all__ = [
     "Contract",
     "Dependent",
     "DocumentDeleted",
+    "DocumentTextReply",
+    "DocumentTextRequest",
     "DocumentUploaded",
     "Eligibility",
     "EmailFailed",
@@ -152,8 +163,10 @@ __all__ = [
     "RecommendedProduct",
     "SetLeadConsent",
     "StreamSpec",
+    "TaskCanceled",
     "TaskCompleted",
     "TaskReminder",
+    "TaskScheduled",
     "TelephonyStatus",
     "TimeWindow",
     "TraceContext",

@@ -107,6 +107,21 @@ class TaskReminder(Event):
     due_at: AwareDatetime
 
 
+class TaskScheduled(Event):
+    """A call task was planned, or moved to another time (`rescheduled`)."""
+
+    subject = "task.scheduled"
+    task_id: UUID
+    lead_id: UUID
+    assigned_agent_id: UUID | None = None
+    kind: Literal["AUTO", "MANUAL", "CALLBACK", "RETRY"]
+    scheduled_for: AwareDatetime
+    mode: CallMode = "phone"
+    attempt: int = 1
+    rescheduled: bool = False
+    reason: str | None = None
+
+
 class TaskCompleted(Event):
     subject = "task.completed"
     task_id: UUID
@@ -114,3 +129,16 @@ class TaskCompleted(Event):
     assigned_agent_id: UUID | None = None
     outcome: CallOutcome
     next_attempt_at: AwareDatetime | None = None
+    # Why the task closed this way, e.g. "no call report within 120 s" or "max attempts reached".
+    reason: str | None = None
+
+
+class TaskCanceled(Event):
+    """A pending call task will not be dialed (do-not-call, lead deleted, superseded, canceled by a user)."""
+
+    subject = "task.canceled"
+    task_id: UUID
+    lead_id: UUID
+    assigned_agent_id: UUID | None = None
+    kind: Literal["AUTO", "MANUAL", "CALLBACK", "RETRY"]
+    reason: str

@@ -93,3 +93,27 @@ class DocumentDeleted(Event):
     document_id: UUID
     product_id: UUID
     actor_id: UUID | None = None
+
+
+# Request/reply: a document's extracted text, paged (events stay small; the text can be megabytes, and
+# a NATS message is at most 1 MB by default).
+MAX_DOCUMENT_TEXT_PAGE_CHARS = 200_000
+
+
+class DocumentTextRequest(Contract):
+    document_id: UUID
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=100_000, ge=1, le=MAX_DOCUMENT_TEXT_PAGE_CHARS)
+
+
+class DocumentTextReply(Contract):
+    found: bool
+    document_id: UUID
+    product_id: UUID | None = None
+    category_id: UUID | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    text: str = ""
+    total_chars: int = 0
+    # Where the next page starts; None when this page reaches the end.
+    next_offset: int | None = None
