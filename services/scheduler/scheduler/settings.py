@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from parley_contracts.leads import Weekday
 from pydantic import Field, model_validator
 from servicekit.settings import Profile, ServiceSettings
 
 from .domain import WEEKDAYS, CallingHours
-from .domain.windows import Weekday
 
 
 class SchedulerSettings(ServiceSettings):
@@ -49,7 +49,9 @@ class SchedulerSettings(ServiceSettings):
     def _coherent(self) -> SchedulerSettings:
         self.calling_hours()  # raises a ValueError naming the bad setting
         if self.profile is Profile.PROD and self.demo_simulated_calls:
-            raise ValueError("DEMO_SIMULATED_CALLS is a dev/test setting; it cannot be on with PARLEY_PROFILE=prod")
+            raise ValueError(
+                "DEMO_SIMULATED_CALLS is a dev/test setting; it cannot be on with PARLEY_PROFILE=prod"
+            )
         return self
 
     def calling_hours(self) -> CallingHours:

@@ -1,0 +1,1 @@
+"""Test support other services may reuse: local protocol fakes of external APIs."""

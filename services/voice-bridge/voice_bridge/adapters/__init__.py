@@ -1,0 +1,1 @@
+"""Adapters: the wire protocols the voice bridge speaks (OpenAI Realtime, Twilio)."""

@@ -1,0 +1,1 @@
+"""Voice-bridge domain: call state and rules, free of transport code."""
