@@ -113,3 +113,31 @@ async def test_consent_and_email_commands_from_other_services(leads_app, lead_bo
         len(consent_entries) == 1
         and "voice: asked not to be called" in consent_entries[0]["payload"]["reason"]
     )
+
+
+async def test_scheduler_and_prospectus_facts_reach_the_timeline(leads_app, lead_body):
+    from datetime import UTC, datetime, timedelta
+
+    from parley_contracts import ProspectusFailed, TaskCanceled, TaskScheduled
+
+    lead = (await leads_app.client.post("/api/leads", json=lead_body(), headers=leads_app.agent)).json()
+    lead_id = uuid.UUID(lead["id"])
+    task_id = uuid.uuid4()
+    at = datetime.now(UTC) + timedelta(days=1)
+    for event in (
+        TaskScheduled(task_id=task_id, lead_id=lead_id, kind="AUTO", scheduled_for=at),
+        TaskCanceled(task_id=task_id, lead_id=lead_id, kind="AUTO", reason="do not call"),
+        ProspectusFailed(lead_id=lead_id, prospectus_id=uuid.uuid4(), reason="product missing"),
+    ):
+        await leads_app.runtime.bus.publish_now(event)
+
+    async def folded() -> bool:
+        return (
+            len([a for a in await timeline(leads_app, lead_id) if a["type"] in ("TASK", "PROSPECTUS")]) >= 3
+        )
+
+    assert await wait_for(folded, timeout=15)
+    summaries = [a["summary"] for a in await timeline(leads_app, lead_id)]
+    assert any(s.startswith("Auto call scheduled for") for s in summaries)
+    assert "Auto call canceled: do not call" in summaries
+    assert "Prospectus could not be generated: product missing" in summaries

@@ -16,9 +16,12 @@ from parley_contracts import (
     FollowupRequested,
     LeadStatus,
     NeedsExtracted,
+    ProspectusFailed,
     ProspectusGenerated,
     RecommendationsReady,
+    TaskCanceled,
     TaskCompleted,
+    TaskScheduled,
 )
 
 
@@ -109,6 +112,32 @@ def entry_for(event: Event) -> TimelineEntry | None:
                     "version": event.version,
                     "product_ids": [str(p) for p in event.product_ids],
                 },
+            )
+        case ProspectusFailed():
+            return TimelineEntry(
+                ActivityType.PROSPECTUS,
+                f"Prospectus could not be generated: {event.reason[:200]}",
+                {"prospectus_id": str(event.prospectus_id), "reason": event.reason},
+            )
+        case TaskScheduled():
+            verb = "rescheduled" if event.rescheduled else "scheduled"
+            return TimelineEntry(
+                ActivityType.TASK,
+                f"{event.kind.title()} call {verb} for {event.scheduled_for.isoformat()}",
+                {
+                    "task_id": str(event.task_id),
+                    "kind": event.kind,
+                    "scheduled_for": event.scheduled_for.isoformat(),
+                    "attempt": event.attempt,
+                    "mode": event.mode,
+                    "reason": event.reason,
+                },
+            )
+        case TaskCanceled():
+            return TimelineEntry(
+                ActivityType.TASK,
+                f"{event.kind.title()} call canceled: {event.reason[:200]}",
+                {"task_id": str(event.task_id), "kind": event.kind, "reason": event.reason},
             )
         case EmailSent():
             return TimelineEntry(

@@ -13,10 +13,13 @@ from parley_contracts import (
     FollowupRequested,
     LeadEmailCaptured,
     NeedsExtracted,
+    ProspectusFailed,
     ProspectusGenerated,
     RecommendationsReady,
     SetLeadConsent,
+    TaskCanceled,
     TaskCompleted,
+    TaskScheduled,
 )
 from servicekit.messaging import Handler, UnitOfWork
 from servicekit.runtime import ServiceRuntime
@@ -30,9 +33,12 @@ TIMELINE_EVENTS: tuple[type[Event], ...] = (
     NeedsExtracted,
     RecommendationsReady,
     ProspectusGenerated,
+    ProspectusFailed,
     EmailSent,
     EmailFailed,
     TaskCompleted,
+    TaskScheduled,
+    TaskCanceled,
     FollowupRequested,
 )
 
