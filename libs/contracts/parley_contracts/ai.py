@@ -78,6 +78,16 @@ class Recommendation(Contract):
     mode: Literal["offline", "llm"] = "offline"
 
 
+class LookupProductsRequest(Contract):
+    """Request of `RPC_LOOKUP_PRODUCTS` (the voice bot's `lookupProducts` tool); rag replies with a
+    `Recommendation` (or `{"error": ...}`)."""
+
+    lead_id: UUID
+    needs: NeedsProfile
+    call_id: UUID | None = None
+    top_k: int = Field(default=3, ge=1, le=10)
+
+
 class NeedsExtracted(Event):
     subject = "needs.extracted"
     lead_id: UUID

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,35 +12,18 @@ from catalog.main import definition
 from catalog.settings import CatalogSettings
 from parley_contracts import Event
 from servicekit.app import create_app
-from servicekit.auth import Role
 from servicekit.bus import wait_for
-from servicekit.runtime import ServiceRuntime
-from servicekit.testing.keys import KeyPair, mint_token
+from servicekit.testing.keys import KeyPair
 from servicekit.testing.plugin import running
+from servicekit.testing.service import ServiceUnderTest
 
-ADMIN_ID = uuid.uuid4()
-AGENT_ID = uuid.uuid4()
 # Small enough that the size-limit tests stay fast; every other test file is far below it.
 TEST_MAX_UPLOAD_BYTES = 256 * 1024
 
 
 @dataclass
-class CatalogApp:
-    client: httpx.AsyncClient
-    runtime: ServiceRuntime
-    keys: KeyPair
+class CatalogApp(ServiceUnderTest):
     documents_dir: Path
-
-    def auth(self, user_id: uuid.UUID, role: Role) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.keys, user_id=user_id, role=role)}"}
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.auth(ADMIN_ID, Role.ADMIN)
-
-    @property
-    def agent(self) -> dict[str, str]:
-        return self.auth(AGENT_ID, Role.AGENT)
 
     def stored_files(self) -> list[Path]:
         return sorted(p for p in self.documents_dir.rglob("*") if p.is_file())

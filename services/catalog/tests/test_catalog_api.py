@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 from parley_contracts import AuditRecorded, DocumentUploaded, ProductDeleted, ProductUpserted
+from servicekit.testing.service import ADMIN_ID
 
-from .conftest import ADMIN_ID, product_body
+from .conftest import product_body
 from .samples import text_pdf
 
 pytestmark = pytest.mark.integration

@@ -1,44 +1,20 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from leads.main import definition
 from leads.settings import LeadsSettings
 from servicekit.app import create_app
-from servicekit.auth import Role
-from servicekit.runtime import ServiceRuntime
-from servicekit.testing.keys import KeyPair, mint_token
+from servicekit.testing.keys import KeyPair
 from servicekit.testing.plugin import running
-
-ADMIN_ID = uuid.uuid4()
-AGENT_ID = uuid.uuid4()
-AGENT2_ID = uuid.uuid4()
+from servicekit.testing.service import ServiceUnderTest
 
 
 @dataclass
-class LeadsApp:
-    client: httpx.AsyncClient
-    runtime: ServiceRuntime
-    keys: KeyPair
-
-    def auth(self, user_id: uuid.UUID, role: Role = Role.AGENT) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.keys, user_id=user_id, role=role)}"}
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.auth(ADMIN_ID, Role.ADMIN)
-
-    @property
-    def agent(self) -> dict[str, str]:
-        return self.auth(AGENT_ID)
-
-    @property
-    def agent2(self) -> dict[str, str]:
-        return self.auth(AGENT2_ID)
+class LeadsApp(ServiceUnderTest):
+    pass
 
 
 async def start_leads(database_url: str, nats_url: str, namespace: str, keys: KeyPair):

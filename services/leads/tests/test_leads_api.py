@@ -10,8 +10,7 @@ from parley_contracts import LeadConsentChanged, LeadCreated
 from servicekit.auth import Role
 from servicekit.bus import wait_for
 from servicekit.testing.keys import generate_key_pair, mint_token
-
-from .conftest import AGENT2_ID, AGENT_ID
+from servicekit.testing.service import AGENT2_ID, AGENT_ID
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from servicekit.testing.plugin import running
+from servicekit.testing.service import AGENT_ID
 
-from .conftest import AGENT_ID, LeadsApp, start_leads
+from .conftest import LeadsApp, start_leads
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nats
 import pytest
 from cryptography import x509
@@ -21,7 +20,6 @@ from mailer.settings import MailerSettings
 from mailer.testing.smtp import free_tcp_port
 from parley_contracts import (
     RPC_PROSPECTUS_PDF,
-    Event,
     LeadCreated,
     LeadSnapshot,
     ProspectusAgentContact,
@@ -31,11 +29,10 @@ from parley_contracts import (
 )
 from prospectus.testing.factories import sample_products, sample_recommendation
 from servicekit.app import create_app
-from servicekit.auth import Role
 from servicekit.bus import wait_for
-from servicekit.runtime import ServiceRuntime
-from servicekit.testing.keys import KeyPair, mint_token
+from servicekit.testing.keys import KeyPair
 from servicekit.testing.plugin import running
+from servicekit.testing.service import AGENT2_ID, AGENT_ID, ServiceUnderTest
 
 
 @pytest.fixture
@@ -91,9 +88,6 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 
 # -- the running service ---------------------------------------------------------------------
 
-ADMIN_ID = uuid.uuid4()
-AGENT_ID = uuid.uuid4()
-AGENT2_ID = uuid.uuid4()
 UNSUBSCRIBE_SECRET = "unsubscribe-secret-for-service-tests-0123456789"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 
@@ -139,32 +133,10 @@ class FakeProspectus:
 
 
 @dataclass
-class MailerApp:
-    client: httpx.AsyncClient
-    runtime: ServiceRuntime
-    keys: KeyPair
+class MailerApp(ServiceUnderTest):
     prospectus: FakeProspectus
     agent_id: uuid.UUID = AGENT_ID
     agent2_id: uuid.UUID = AGENT2_ID
-
-    def auth(self, user_id: uuid.UUID, role: Role = Role.AGENT) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.keys, user_id=user_id, role=role)}"}
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.auth(ADMIN_ID, Role.ADMIN)
-
-    @property
-    def agent(self) -> dict[str, str]:
-        return self.auth(AGENT_ID)
-
-    @property
-    def agent2(self) -> dict[str, str]:
-        return self.auth(AGENT2_ID)
-
-    async def publish(self, *events: Event) -> None:
-        for event in events:
-            await self.runtime.bus.publish_now(event)
 
     async def emails(self, lead_id: uuid.UUID) -> list[dict[str, Any]]:
         """The lead's email log, newest first; none while the lead itself has not arrived (404)."""

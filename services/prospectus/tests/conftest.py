@@ -7,52 +7,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from parley_contracts import Event, LeadCreated, LeadSnapshot
+from parley_contracts import LeadCreated, LeadSnapshot
 from prospectus.adapters import repository as repo
 from prospectus.main import definition
 from prospectus.settings import ProspectusSettings
 from prospectus.testing.events import catalog_events, lead_snapshot
 from prospectus.testing.factories import sample_products
 from servicekit.app import create_app
-from servicekit.auth import Role
 from servicekit.bus import wait_for
-from servicekit.runtime import ServiceRuntime
-from servicekit.testing.keys import KeyPair, mint_token
+from servicekit.testing.keys import KeyPair
 from servicekit.testing.plugin import running
-
-ADMIN_ID = uuid.uuid4()
-AGENT_ID = uuid.uuid4()
-AGENT2_ID = uuid.uuid4()
+from servicekit.testing.service import AGENT2_ID, AGENT_ID, ServiceUnderTest
 
 
 @dataclass
-class ProspectusApp:
-    client: httpx.AsyncClient
-    runtime: ServiceRuntime
-    keys: KeyPair
+class ProspectusApp(ServiceUnderTest):
     agent_id: uuid.UUID = AGENT_ID
     agent2_id: uuid.UUID = AGENT2_ID
-
-    def auth(self, user_id: uuid.UUID, role: Role = Role.AGENT) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.keys, user_id=user_id, role=role)}"}
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.auth(ADMIN_ID, Role.ADMIN)
-
-    @property
-    def agent(self) -> dict[str, str]:
-        return self.auth(AGENT_ID)
-
-    @property
-    def agent2(self) -> dict[str, str]:
-        return self.auth(AGENT2_ID)
-
-    async def publish(self, *events: Event) -> None:
-        for event in events:
-            await self.runtime.bus.publish_now(event)
 
     async def versions(self, lead_id: uuid.UUID) -> list[dict[str, Any]]:
         """The lead's versions, newest first; none while the lead itself has not arrived (404)."""

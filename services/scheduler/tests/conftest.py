@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from parley_contracts import (
@@ -21,15 +20,12 @@ from scheduler.dispatcher import Dispatcher
 from scheduler.main import DISPATCHER, make_definition
 from scheduler.settings import SchedulerSettings
 from servicekit.app import create_app
-from servicekit.auth import Role
 from servicekit.bus import wait_for
 from servicekit.runtime import ServiceRuntime
-from servicekit.testing.keys import KeyPair, mint_token
+from servicekit.testing.keys import KeyPair
 from servicekit.testing.plugin import running
+from servicekit.testing.service import AGENT_ID, ServiceUnderTest
 
-ADMIN_ID = uuid.uuid4()
-AGENT_ID = uuid.uuid4()
-AGENT2_ID = uuid.uuid4()
 # Monday 2 June 2025, 10:00 UTC: 06:00 in New York (EDT), 15:30 in Kolkata, 12:00 in Paris.
 START = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 
@@ -89,35 +85,13 @@ def updated(lead: LeadSnapshot, **changes: Any) -> LeadSnapshot:
 
 
 @dataclass
-class SchedulerApp:
-    client: httpx.AsyncClient
-    runtime: ServiceRuntime
-    keys: KeyPair
+class SchedulerApp(ServiceUnderTest):
     clock: FakeClock
-
-    def auth(self, user_id: uuid.UUID, role: Role = Role.AGENT) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.keys, user_id=user_id, role=role)}"}
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.auth(ADMIN_ID, Role.ADMIN)
-
-    @property
-    def agent(self) -> dict[str, str]:
-        return self.auth(AGENT_ID)
-
-    @property
-    def agent2(self) -> dict[str, str]:
-        return self.auth(AGENT2_ID)
 
     @property
     def dispatcher(self) -> Dispatcher:
         dispatcher: Dispatcher = self.runtime.extras[DISPATCHER]
         return dispatcher
-
-    async def publish(self, *events: Event) -> None:
-        for event in events:
-            await self.runtime.bus.publish_now(event)
 
     async def tasks(self, **params: Any) -> list[dict[str, Any]]:
         response = await self.client.get(

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 from parley_contracts import CallOutcome, TaskCompleted
+from servicekit.testing.service import AGENT2_ID
 
-from .conftest import AGENT2_ID, START, window
+from .conftest import START, window
 
 pytestmark = pytest.mark.integration
 

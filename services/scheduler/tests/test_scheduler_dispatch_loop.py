@@ -13,8 +13,9 @@ from parley_contracts import CallEnded, CallRequested, CallStatusChanged, LeadCr
 from scheduler.dispatcher import PassReport
 from scheduler.domain import BreakerState
 from servicekit.bus import wait_for
+from servicekit.testing.service import AGENT2_ID, AGENT_ID
 
-from .conftest import AGENT2_ID, AGENT_ID, NO_LIMITS, START, lead_snapshot, scheduler_instance, window
+from .conftest import NO_LIMITS, START, lead_snapshot, scheduler_instance, window
 
 pytestmark = pytest.mark.integration
 

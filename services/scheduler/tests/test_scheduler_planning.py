@@ -12,8 +12,9 @@ from parley_contracts import (
     TaskCanceled,
     TaskScheduled,
 )
+from servicekit.testing.service import AGENT2_ID
 
-from .conftest import AGENT2_ID, updated, window
+from .conftest import updated, window
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,94 @@
+"""Request and response bodies of `/api/voice`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from parley_contracts import CallMode, CallOutcome
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..adapters.repository import SessionStatus, StoredLine, VoiceSession
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead_id: uuid.UUID
+    mode: CallMode = "simulated"
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    lead_id: uuid.UUID
+    agent_id: uuid.UUID | None
+    mode: CallMode
+    status: SessionStatus
+    direction: str
+    task_id: uuid.UUID | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    outcome: CallOutcome | None
+    end_reason: str | None
+    summary: str | None
+    email_saved: str | None
+    follow_up_at: datetime | None
+    do_not_call: bool
+    usage: dict[str, Any] | None
+    estimated_cost_usd: float | None
+
+    @classmethod
+    def of(cls, session: VoiceSession) -> SessionOut:
+        return cls(
+            id=session.id,
+            lead_id=session.lead_id,
+            agent_id=session.agent_id,
+            mode=session.mode,
+            status=session.status,
+            direction=session.direction,
+            task_id=session.task_id,
+            created_at=session.created_at,
+            started_at=session.started_at,
+            ended_at=session.ended_at,
+            outcome=session.outcome,
+            end_reason=session.end_reason,
+            summary=session.summary,
+            email_saved=session.email_saved,
+            follow_up_at=session.follow_up_at,
+            do_not_call=session.do_not_call,
+            usage=session.usage,
+            estimated_cost_usd=session.estimated_cost_usd,
+        )
+
+
+class LineOut(BaseModel):
+    seq: int
+    speaker: Literal["bot", "prospect", "system"]
+    text: str
+    at: datetime
+
+    @classmethod
+    def of(cls, stored: StoredLine) -> LineOut:
+        return cls(seq=stored.seq, speaker=stored.line.speaker, text=stored.line.text, at=stored.line.at)
+
+
+class TurnOut(BaseModel):
+    """A simulated call's turn: the session after it, the new transcript lines, and the bot's reply."""
+
+    session: SessionOut
+    reply: str
+    lines: list[LineOut] = Field(description="Transcript lines this request added, in order.")
+    ended: bool
+
+
+class TranscriptOut(BaseModel):
+    session_id: uuid.UUID
+    lines: list[LineOut]
