@@ -1,0 +1,7 @@
+import sys
+
+from servicekit.cli import main
+
+from .main import definition
+
+sys.exit(main(definition))
