@@ -82,3 +82,101 @@ def test_make_up_serves_the_platform_and_stops_cleanly(tmp_path):
     assert "all services stopped" in log
     assert all(port_free("127.0.0.1", s.port) for s in available_services())
     assert (tmp_path / "var" / "secrets" / "jwt_private.pem").stat().st_mode & 0o077 == 0
+
+
+SCRIPT = [
+    "Yes, sure",
+    "Life insurance I think",
+    "My wife and two kids",
+    "I'm forty two",
+    "Maybe 50 dollars a month",
+    "Yes, that's fine",
+    "No, I'm pretty healthy",
+    "Nothing through work",
+    "Protecting my family if something happens to me",
+    "Fairly soon",
+    "Yes please",
+    "It's j o h n dot smith at example dot com",
+    "Yes, that's right",
+    "No, that's all, thanks",
+]
+
+
+def poll(fetch, done, timeout: float = 120):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fetch()
+        if done(value):
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out; last value: {value!r}")
+
+
+async def test_a_simulated_call_ends_with_the_prospectus_in_the_prospects_mailbox(
+    tmp_path, make_database, nats_url, bus_namespace
+):
+    """The whole pipeline on the running platform: call -> needs -> recommendations -> PDF -> email
+    received by a real SMTP listener (the dev mailbox) -> every step on the lead's timeline."""
+    import io
+
+    from pypdf import PdfReader
+
+    busy = [s.name for s in available_services() if not port_free("127.0.0.1", s.port)]
+    if busy:
+        pytest.skip(f"ports in use by a running Parley ({busy})")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEST_")}
+    for spec in available_services():
+        env[f"{spec.name.upper().replace('-', '_')}_DATABASE_URL"] = await make_database(spec.package)
+    env.update(NATS_URL=nats_url, BUS_NAMESPACE=bus_namespace, LOG_JSON="false")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parley_devstack", "up", "--root", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    try:
+        assert wait_for_banner(process, output), "".join(output)
+        with httpx.Client(base_url="http://127.0.0.1:8080", timeout=30) as client:
+            agent = login(client, DEMO_AGENT.email, DEMO_AGENT.password)
+            lead = client.post("/api/leads", headers=agent, json={
+                "name": "John Smith", "phone": "+14155550177", "timezone": "America/New_York",
+                "consent_flags": {"call_recording": True}}).json()
+            session = client.post("/api/voice/sessions", headers=agent,
+                                  json={"lead_id": lead["id"], "mode": "simulated"}).json()["session"]
+            for text in SCRIPT:
+                r = client.post(f"/api/voice/sessions/{session['id']}/messages", json={"text": text}, headers=agent)
+                assert r.status_code == 200, r.text
+            assert r.json()["ended"], r.json()
+
+            recommended = poll(
+                lambda: client.get(f"/api/rag/leads/{lead['id']}/recommendations", headers=agent),
+                lambda r: r.status_code == 200).json()
+            names = [item["name"] for item in recommended["recommendation"]["items"]]
+            assert names, recommended
+            version = poll(lambda: client.get(f"/api/prospectus/{lead['id']}", headers=agent).json(),
+                           lambda page: page["items"] and page["items"][0]["status"] == "READY")["items"][0]
+            pdf = client.get(f"/api/prospectus/{lead['id']}/{version['version']}/pdf", headers=agent)
+            text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+            assert "John" in text and all(name in text for name in names[:3])
+
+            mailbox = poll(lambda: client.get("/api/dev/mailbox", headers=agent).json()["items"],
+                           lambda items: any("john.smith@example.com" in " ".join(i["recipients"]) for i in items))
+            message = next(i for i in mailbox if "john.smith@example.com" in " ".join(i["recipients"]))
+            opened = client.get(f"/api/dev/mailbox/{message['id']}", headers=agent).json()
+            assert [a["filename"].endswith(".pdf") for a in opened["attachments"]] == [True]
+
+            timeline = poll(
+                lambda: client.get(f"/api/leads/{lead['id']}/activities",
+                                   params={"order": "asc", "page_size": 100}, headers=agent).json()["items"],
+                lambda items: "EMAIL" in {a["type"] for a in items})
+            kinds = {a["type"] for a in timeline}
+            assert {"CALL", "NEEDS", "RECOMMENDATION", "PROSPECTUS", "EMAIL"} <= kinds, kinds
+            assert client.get(f"/api/leads/{lead['id']}", headers=agent).json()["status"] == "PROPOSAL_SENT"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            rest, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            rest, _ = process.communicate()
+        output.append(rest)
+    assert process.returncode == 0, "".join(output)[-5000:]
