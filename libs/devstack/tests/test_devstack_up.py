@@ -137,6 +137,10 @@ async def test_a_simulated_call_ends_with_the_prospectus_in_the_prospects_mailbo
         assert wait_for_banner(process, output), "".join(output)
         with httpx.Client(base_url="http://127.0.0.1:8080", timeout=30) as client:
             agent = login(client, DEMO_AGENT.email, DEMO_AGENT.password)
+            admin = login(client, DEMO_ADMIN.email, DEMO_ADMIN.password)
+            # The catalog's seed events reach rag asynchronously after start-up; call once they are indexed.
+            poll(lambda: client.get("/api/rag/index/health", headers=admin).json(),
+                 lambda h: h["products_known"] >= 15 and h["counts"]["product_chunks"] >= 15)
             lead = client.post("/api/leads", headers=agent, json={
                 "name": "John Smith", "phone": "+14155550177", "timezone": "America/New_York",
                 "consent_flags": {"call_recording": True}}).json()
