@@ -141,8 +141,11 @@ class OutboxRelay:
                 published = 0
             if published == 0:
                 self._wake.clear()
+                # Not `asyncio.wait_for`: on Python 3.11 it swallows a cancel that lands as the wake-up
+                # fires, and `stop()` would then wait for ever on a task that keeps polling.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake.wait()
 
     async def publish_pending(self, limit: int = 1000, window: int = 200) -> int:
         """Publish up to `limit` rows, oldest first.

@@ -9,16 +9,14 @@ with email.failed. Nothing is dropped silently: every outcome is in the log and 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
 from random import Random
 from typing import Any
 
-import sqlalchemy as sa
 from parley_contracts import EmailFailed, EmailSent
+from servicekit.leased_jobs import LeasedJobWorker
 from servicekit.runtime import ServiceRuntime
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +40,7 @@ from .settings import MailerSettings
 log = logging.getLogger("mailer.delivery")
 
 
-class DeliveryWorker:
+class DeliveryWorker(LeasedJobWorker):
     def __init__(
         self,
         runtime: ServiceRuntime,
@@ -50,6 +48,13 @@ class DeliveryWorker:
         tokens: UnsubscribeTokens,
         dev_server: DevSmtpServer | None,
     ) -> None:
+        super().__init__(
+            runtime.db,
+            repo.delivery_jobs,
+            name="mailer-delivery-worker",
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            poll_seconds=settings.delivery_poll_seconds,
+        )
         self._runtime = runtime
         self._settings = settings
         self._tokens = tokens
@@ -65,74 +70,20 @@ class DeliveryWorker:
             name=settings.company_contact_name, email=settings.company_contact_email
         )
         self._rng = Random()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._current: dict[str, Any] | None = None
+        self._outgoing: Outgoing | None = None
 
-    # -- lifecycle -------------------------------------------------------------------------
+    # -- one email -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mailer-delivery-worker")
+    async def begin_pass(self) -> None:
+        # The sender and SMTP settings an admin may override: read once per pass with emails due.
+        overrides = await gateway_settings(
+            self._runtime.bus, OVERRIDABLE, self._settings.gateway_timeout_seconds
+        )
+        self._outgoing = resolve_outgoing(self._settings, overrides, self._dev_server)
 
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-        if self._current is not None:
-            # Interrupted mid-send: make the email due again now rather than after the lease.
-            async with self._runtime.db.transaction() as session:
-                await repo.finish_claim(
-                    session, self._current["id"], self._current["claim_token"], next_attempt_at=repo.now()
-                )
-            self._current = None
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def kick_after_commit(self, session: AsyncSession) -> None:
-        """Wake the worker once the transaction that queued an email has committed."""
-        sa.event.listen(session.sync_session, "after_commit", lambda _session: self.kick(), once=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                handled = await self.deliver_due()
-            except Exception:
-                log.exception("delivery pass failed; retrying")
-                handled = 0
-            if handled == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.delivery_poll_seconds)
-
-    # -- a pass ----------------------------------------------------------------------------
-
-    async def deliver_due(self) -> int:
-        """Send every email that is due now; returns how many were attempted."""
-        outgoing: Outgoing | None = None
-        attempted = 0
-        lease = timedelta(seconds=self._settings.delivery_lease_seconds)
-        while True:
-            # One at a time: a claim's lease only has to cover one send, however slow the server.
-            async with self._runtime.db.transaction() as session:
-                claimed = await repo.claim_due_email(session, lease)
-            if claimed is None:
-                return attempted
-            if outgoing is None:
-                overrides = await gateway_settings(
-                    self._runtime.bus, OVERRIDABLE, self._settings.gateway_timeout_seconds
-                )
-                outgoing = resolve_outgoing(self._settings, overrides, self._dev_server)
-            # Remembered until the outcome is recorded, so `stop()` can hand back an interrupted send.
-            self._current = claimed
-            await self._deliver(claimed, outgoing)
-            self._current = None
-            attempted += 1
-
-    async def _deliver(self, row: dict[str, Any], outgoing: Outgoing) -> None:
+    async def process(self, row: dict[str, Any]) -> None:
+        outgoing = self._outgoing
+        assert outgoing is not None  # begin_pass runs before a pass's first email
         delivery = Delivery(status=EmailStatus.QUEUED, attempts=row["attempts"])
         composed: ComposedEmail | None = None
         transport = outgoing.transport()
@@ -209,7 +160,7 @@ class DeliveryWorker:
     ) -> None:
         sent = delivery.sent(result)
         async with self._runtime.unit_of_work() as uow:
-            recorded = await repo.finish_claim(
+            recorded = await self.jobs.finish(
                 uow.session,
                 row["id"],
                 row["claim_token"],
@@ -257,7 +208,7 @@ class DeliveryWorker:
         if composed is not None:
             values.update(subject=composed.subject[:300], to_email=composed.to_address)
         async with self._runtime.unit_of_work() as uow:
-            recorded = await repo.finish_claim(uow.session, row["id"], row["claim_token"], **values)
+            recorded = await self.jobs.finish(uow.session, row["id"], row["claim_token"], **values)
             if recorded and final:
                 await uow.emit(
                     EmailFailed(

@@ -5,21 +5,18 @@ its event in one transaction. Several replicas can run it: each version is claim
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from parley_contracts import ProspectusFailed, ProspectusGenerated
 from pydantic import ValidationError
+from servicekit.leased_jobs import LeasedJobWorker
 from servicekit.runtime import ServiceRuntime
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .adapters import repository as repo
 from .adapters.gateway import GatewayDirectory
-from .adapters.tables import versions
 from .domain.models import AgentContact, Branding, ProspectusInput, RenderedProspectus
 from .domain.ports import ProspectusRenderer, ProspectusStore, StoredProspectus
 from .domain.versions import InputsNotReadyError, VersionStatus, may_email_automatically, retry_delay
@@ -30,7 +27,7 @@ log = logging.getLogger("prospectus.worker")
 BRANDING_KEYS = ["company_name", "brand_primary_color"]
 
 
-class RenderWorker:
+class RenderWorker(LeasedJobWorker):
     def __init__(
         self,
         runtime: ServiceRuntime,
@@ -39,6 +36,13 @@ class RenderWorker:
         store: ProspectusStore,
         gateway: GatewayDirectory,
     ) -> None:
+        super().__init__(
+            runtime.db,
+            repo.render_jobs,
+            name="prospectus-render-worker",
+            lease=timedelta(seconds=settings.render_lease_seconds),
+            poll_seconds=settings.worker_poll_seconds,
+        )
         self._runtime = runtime
         self._settings = settings
         self._renderer = renderer
@@ -50,71 +54,10 @@ class RenderWorker:
             email=settings.company_contact_email,
             phone=settings.company_contact_phone,
         )
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._current: dict[str, Any] | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="prospectus-render-worker")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-        if self._current is not None:
-            # Interrupted mid-render: hand the version back now rather than after the lease.
-            async with self._runtime.db.transaction() as session:
-                await repo.finish_claim(
-                    session,
-                    self._current["id"],
-                    self._current["claim_token"],
-                    status=VersionStatus.QUEUED.value,
-                    next_attempt_at=repo.now(),
-                    attempts=versions.c.attempts - 1,
-                )
-            self._current = None
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def kick_after_commit(self, session: AsyncSession) -> None:
-        """Wake the worker once the transaction that queued a version has committed."""
-        sa.event.listen(session.sync_session, "after_commit", lambda _session: self.kick(), once=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                rendered_one = await self.render_next()
-            except Exception:
-                log.exception("render pass failed; retrying")
-                rendered_one = False
-            if not rendered_one:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.worker_poll_seconds)
 
     # -- one version -----------------------------------------------------------------------
 
-    async def render_next(self) -> bool:
-        """Claim and render the oldest due version; False when none is due."""
-        async with self._runtime.db.transaction() as session:
-            claimed = await repo.claim_due_version(
-                session, timedelta(seconds=self._settings.render_lease_seconds)
-            )
-        if claimed is None:
-            return False
-        # Remembered until the outcome is recorded, so `stop()` can hand back an interrupted render.
-        self._current = claimed
-        await self._render(claimed)
-        self._current = None
-        return True
-
-    async def _render(self, claimed: dict[str, Any]) -> None:
+    async def process(self, claimed: dict[str, Any]) -> None:
         lead_id = uuid.UUID(claimed["lead_id"])
         try:
             data = await self._inputs(claimed)
@@ -193,7 +136,7 @@ class RenderWorker:
     ) -> None:
         lead_id = uuid.UUID(claimed["lead_id"])
         async with self._runtime.unit_of_work() as uow:
-            done = await repo.finish_claim(
+            done = await self.jobs.finish(
                 uow.session,
                 claimed["id"],
                 claimed["claim_token"],
@@ -236,7 +179,7 @@ class RenderWorker:
         delay = retry_delay(claimed["attempts"], self._settings.render_retry_seconds)
         log.info("version %s not rendered yet (%s); retrying in %s", claimed["id"], reason, delay)
         async with self._runtime.db.transaction() as session:
-            await repo.finish_claim(
+            await self.jobs.finish(
                 session,
                 claimed["id"],
                 claimed["claim_token"],
@@ -248,7 +191,7 @@ class RenderWorker:
     async def _fail(self, claimed: dict[str, Any], reason: str) -> None:
         lead_id = uuid.UUID(claimed["lead_id"])
         async with self._runtime.unit_of_work() as uow:
-            done = await repo.finish_claim(
+            done = await self.jobs.finish(
                 uow.session,
                 claimed["id"],
                 claimed["claim_token"],

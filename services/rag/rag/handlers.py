@@ -10,12 +10,10 @@ from parley_contracts import (
     CallEnded,
     DocumentDeleted,
     DocumentUploaded,
-    LeadCreated,
-    LeadDeleted,
-    LeadUpdated,
     ProductDeleted,
     ProductUpserted,
 )
+from servicekit.lead_projection import lead_projection_handlers
 from servicekit.messaging import Handler, UnitOfWork
 from servicekit.runtime import ServiceRuntime
 
@@ -57,8 +55,6 @@ def handlers(runtime: ServiceRuntime) -> Sequence[Handler[Any]]:
         Handler("rag-product-deleted", ProductDeleted, on_product_deleted),
         Handler("rag-document-uploaded", DocumentUploaded, on_document_uploaded),
         Handler("rag-document-deleted", DocumentDeleted, on_document_deleted),
-        Handler("rag-lead-created", LeadCreated, svc.lead_changed),
-        Handler("rag-lead-updated", LeadUpdated, svc.lead_changed),
-        Handler("rag-lead-deleted", LeadDeleted, svc.lead_deleted),
+        *lead_projection_handlers("rag", changed=svc.lead_changed, deleted=svc.lead_deleted),
         Handler("rag-call-ended", CallEnded, on_call_ended),
     ]

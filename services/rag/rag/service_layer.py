@@ -19,9 +19,7 @@ from parley_contracts import (
     DocumentTextReply,
     DocumentTextRequest,
     DocumentUploaded,
-    LeadCreated,
-    LeadDeleted,
-    LeadUpdated,
+    LeadSnapshot,
     NeedsExtracted,
     NeedsProfile,
     ProductDeleted,
@@ -178,12 +176,12 @@ async def document_deleted(engine: RagEngine, event: DocumentDeleted, uow: UnitO
 # -- lead ownership -----------------------------------------------------------------------------
 
 
-async def lead_changed(event: LeadCreated | LeadUpdated, uow: UnitOfWork) -> None:
-    await repo.save_lead_owner(uow.session, event.lead.id, event.lead.assigned_agent_id)
+async def lead_changed(uow: UnitOfWork, snapshot: LeadSnapshot) -> None:
+    await repo.save_lead_owner(uow.session, snapshot.id, snapshot.assigned_agent_id)
 
 
-async def lead_deleted(event: LeadDeleted, uow: UnitOfWork) -> None:
-    await repo.delete_lead_owner(uow.session, event.lead_id)
+async def lead_deleted(uow: UnitOfWork, lead_id: UUID) -> None:
+    await repo.delete_lead_owner(uow.session, lead_id)
 
 
 # -- after a call -------------------------------------------------------------------------------

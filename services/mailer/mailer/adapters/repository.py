@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from parley_contracts import LeadSnapshot
 from servicekit.auth import Principal
+from servicekit.leased_jobs import LeasedJobs
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.delivery import EmailStatus
-from .tables import emails, leads, prospectuses
+from .tables import emails, lead_projection, leads, prospectuses
 
 
 def now() -> datetime:
@@ -39,30 +40,14 @@ class LeadRecord:
     dnd: bool
 
 
-def _visible(principal: Principal | None) -> sa.ColumnElement[bool]:
-    if principal is None or principal.is_admin:
-        return sa.true()
-    return leads.c.assigned_agent_id == str(principal.user_id)
-
-
 async def get_lead(
     session: AsyncSession, lead_id: uuid.UUID, principal: Principal | None = None
 ) -> LeadRecord | None:
     """A known, not deleted lead, visible to `principal` (everyone when None)."""
-    row = (
-        (
-            await session.execute(
-                sa.select(leads).where(
-                    leads.c.id == str(lead_id),
-                    leads.c.deleted.is_(False),
-                    leads.c.snapshot.is_not(None),
-                    _visible(principal),
-                )
-            )
-        )
-        .mappings()
-        .first()
+    query = lead_projection.select_lead(lead_id, principal).where(
+        leads.c.deleted.is_(False), leads.c.snapshot.is_not(None)
     )
+    row = (await session.execute(query)).mappings().first()
     if row is None:
         return None
     return LeadRecord(
@@ -74,34 +59,19 @@ async def get_lead(
 
 
 async def is_lead_deleted(session: AsyncSession, lead_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(sa.select(leads.c.deleted).where(leads.c.id == str(lead_id))))
+    return await lead_projection.is_deleted(session, lead_id)
 
 
 async def upsert_lead_snapshot(session: AsyncSession, snapshot: LeadSnapshot) -> None:
-    """Keep the newest snapshot: created and updated arrive on separate consumers, in any order."""
-    current = (
-        await session.execute(
-            sa.select(leads.c.deleted, leads.c.snapshot_updated_at).where(leads.c.id == str(snapshot.id))
-        )
-    ).first()
-    stamp = snapshot.updated_at or snapshot.created_at
     values: dict[str, Any] = {
         "snapshot": snapshot.model_dump(mode="json"),
-        "snapshot_updated_at": stamp,
-        "assigned_agent_id": str(snapshot.assigned_agent_id) if snapshot.assigned_agent_id else None,
         "email": snapshot.email,
         "email_opt_out": snapshot.consent_flags.email_opt_out,
         "dnd": snapshot.consent_flags.dnd,
     }
     if snapshot.consent_flags.email_opt_out:
         values["unsubscribed"] = False  # leads has the opt-out now; its flag rules from here on
-    if current is None:
-        await session.execute(sa.insert(leads).values(id=str(snapshot.id), **values))
-        return
-    stored_stamp = aware(current.snapshot_updated_at)
-    if current.deleted or (stored_stamp is not None and stamp is not None and stamp < stored_stamp):
-        return
-    await session.execute(sa.update(leads).where(leads.c.id == str(snapshot.id)).values(**values))
+    await lead_projection.apply_snapshot(session, snapshot, values)
 
 
 async def record_unsubscribe(session: AsyncSession, lead_id: uuid.UUID) -> bool:
@@ -117,10 +87,7 @@ async def record_unsubscribe(session: AsyncSession, lead_id: uuid.UUID) -> bool:
 async def forget_lead(session: AsyncSession, lead_id: uuid.UUID) -> None:
     """Keep only a tombstone of a deleted lead. Its email log stays: it records what was sent."""
     await session.execute(sa.delete(prospectuses).where(prospectuses.c.lead_id == str(lead_id)))
-    tombstone = {"snapshot": None, "email": None, "assigned_agent_id": None, "deleted": True}
-    updated = await session.execute(sa.update(leads).where(leads.c.id == str(lead_id)).values(**tombstone))
-    if updated.rowcount == 0:  # type: ignore[attr-defined]
-        await session.execute(sa.insert(leads).values(id=str(lead_id), **tombstone))
+    await lead_projection.forget(session, lead_id, {"snapshot": None, "email": None})
 
 
 # -- prospectuses ----------------------------------------------------------------------------
@@ -220,8 +187,7 @@ async def list_emails(
 ) -> tuple[list[dict[str, Any]], int]:
     conditions: list[sa.ColumnElement[bool]] = []
     if not principal.is_admin:
-        owned = sa.select(leads.c.id).where(leads.c.assigned_agent_id == str(principal.user_id))
-        conditions.append(emails.c.lead_id.in_(owned))
+        conditions.append(emails.c.lead_id.in_(lead_projection.visible_ids(principal)))
     if lead_id is not None:
         conditions.append(emails.c.lead_id == str(lead_id))
     if status is not None:
@@ -240,46 +206,11 @@ async def list_emails(
     return [email_out(r) for r in rows], int(total or 0)
 
 
-async def claim_due_email(session: AsyncSession, lease: timedelta) -> dict[str, Any] | None:
-    """Atomically reserve the most overdue email for this worker (safe with several replicas).
-
-    The conditional UPDATE is the claim: of two replicas racing for a row, one updates it and the
-    other matches nothing and tries the next candidate. The lease moves next_attempt_at ahead, so
-    nobody else takes the email meanwhile, and a worker that dies leaves it due again afterwards.
-    """
-    stamp = now()
-    due = sa.and_(emails.c.status == EmailStatus.QUEUED.value, emails.c.next_attempt_at <= stamp)
-    candidates = (
-        (
-            await session.execute(
-                sa.select(emails.c.id).where(due).order_by(emails.c.next_attempt_at).limit(10)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    for email_id in candidates:
-        token = str(uuid.uuid4())
-        result = await session.execute(
-            sa.update(emails)
-            .where(emails.c.id == email_id, due)
-            .values(claim_token=token, next_attempt_at=stamp + lease, updated_at=stamp)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            row = (await session.execute(sa.select(emails).where(emails.c.id == email_id))).mappings().one()
-            return email_out(row)
-    return None
-
-
-async def finish_claim(session: AsyncSession, email_id: str, claim_token: str, **values: Any) -> bool:
-    """Record an attempt's outcome if this worker still holds the claim (False: it was taken over)."""
-    result = await session.execute(
-        sa.update(emails)
-        .where(
-            emails.c.id == email_id,
-            emails.c.claim_token == claim_token,
-            emails.c.status == EmailStatus.QUEUED.value,
-        )
-        .values(claim_token=None, updated_at=now(), **values)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+# An email is sent under a lease (servicekit.leased_jobs). It stays QUEUED while claimed (its outcome
+# sets the status), so one whose worker died is due again once the lease has passed.
+delivery_jobs = LeasedJobs(
+    emails,
+    claimable=emails.c.status == EmailStatus.QUEUED.value,
+    claimed=emails.c.status == EmailStatus.QUEUED.value,
+    stamp_column="updated_at",
+)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley_contracts import LeadCreated, LeadDeleted, LeadUpdated, ProspectusGenerated
+from parley_contracts import ProspectusGenerated
+from servicekit.lead_projection import lead_projection_handlers
 from servicekit.messaging import Handler, UnitOfWork
 from servicekit.runtime import ServiceRuntime
 
@@ -12,12 +13,6 @@ from .. import service_layer as svc
 
 
 def handlers(runtime: ServiceRuntime) -> list[Handler[Any]]:
-    async def lead_changed(event: LeadCreated | LeadUpdated, uow: UnitOfWork) -> None:
-        await svc.apply_lead(uow, event.lead)
-
-    async def lead_deleted(event: LeadDeleted, uow: UnitOfWork) -> None:
-        await svc.forget_lead(uow, event.lead_id)
-
     async def prospectus_generated(event: ProspectusGenerated, uow: UnitOfWork) -> None:
         queued = await svc.accept_prospectus(uow, event)
         # The worker runs in `serve`, not in `replay`; there the email waits for the next start.
@@ -26,8 +21,6 @@ def handlers(runtime: ServiceRuntime) -> list[Handler[Any]]:
             worker.kick_after_commit(uow.session)
 
     return [
-        Handler("mailer-lead-created", LeadCreated, lead_changed),
-        Handler("mailer-lead-updated", LeadUpdated, lead_changed),
-        Handler("mailer-lead-deleted", LeadDeleted, lead_deleted),
+        *lead_projection_handlers("mailer", changed=svc.apply_lead, deleted=svc.forget_lead),
         Handler("mailer-prospectus-generated", ProspectusGenerated, prospectus_generated),
     ]

@@ -6,16 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from parley_contracts import LeadSnapshot, NeedsProfile, ProductSnapshot, Recommendation
 from servicekit.auth import Principal
+from servicekit.leased_jobs import LeasedJobs
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.versions import LeadEmailFacts, VersionStatus
-from .tables import leads, products, recommendations, versions
+from .tables import lead_projection, leads, products, recommendations, versions
 
 
 def now() -> datetime:
@@ -38,21 +39,12 @@ class LeadRecord:
     email_facts: LeadEmailFacts
 
 
-def _visible(principal: Principal | None) -> sa.ColumnElement[bool]:
-    if principal is None or principal.is_admin:
-        return sa.true()
-    return leads.c.assigned_agent_id == str(principal.user_id)
-
-
 async def get_lead(
     session: AsyncSession, lead_id: uuid.UUID, principal: Principal | None = None
 ) -> LeadRecord | None:
     """A known, not deleted lead, visible to `principal` (everyone when None)."""
-    query = sa.select(leads).where(
-        leads.c.id == str(lead_id),
-        leads.c.deleted.is_(False),
-        leads.c.snapshot.is_not(None),
-        _visible(principal),
+    query = lead_projection.select_lead(lead_id, principal).where(
+        leads.c.deleted.is_(False), leads.c.snapshot.is_not(None)
     )
     row = (await session.execute(query)).mappings().first()
     if row is None:
@@ -67,32 +59,20 @@ async def get_lead(
 
 
 async def is_lead_deleted(session: AsyncSession, lead_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(sa.select(leads.c.deleted).where(leads.c.id == str(lead_id))))
+    return await lead_projection.is_deleted(session, lead_id)
 
 
 async def upsert_lead_snapshot(session: AsyncSession, snapshot: LeadSnapshot) -> None:
-    """Keep the newest snapshot: created and updated arrive on separate consumers, in any order."""
-    current = (
-        await session.execute(
-            sa.select(leads.c.deleted, leads.c.snapshot_updated_at).where(leads.c.id == str(snapshot.id))
-        )
-    ).first()
-    stamp = snapshot.updated_at or snapshot.created_at
-    values: dict[str, Any] = {
-        "snapshot": snapshot.model_dump(mode="json"),
-        "snapshot_updated_at": stamp,
-        "assigned_agent_id": str(snapshot.assigned_agent_id) if snapshot.assigned_agent_id else None,
-        "email": snapshot.email,
-        "email_opt_out": snapshot.consent_flags.email_opt_out,
-        "dnd": snapshot.consent_flags.dnd,
-    }
-    if current is None:
-        await session.execute(sa.insert(leads).values(id=str(snapshot.id), **values))
-        return
-    stored_stamp = aware(current.snapshot_updated_at)
-    if current.deleted or (stored_stamp is not None and stamp is not None and stamp < stored_stamp):
-        return
-    await session.execute(sa.update(leads).where(leads.c.id == str(snapshot.id)).values(**values))
+    await lead_projection.apply_snapshot(
+        session,
+        snapshot,
+        {
+            "snapshot": snapshot.model_dump(mode="json"),
+            "email": snapshot.email,
+            "email_opt_out": snapshot.consent_flags.email_opt_out,
+            "dnd": snapshot.consent_flags.dnd,
+        },
+    )
 
 
 async def record_email_permission(session: AsyncSession, lead_id: uuid.UUID) -> None:
@@ -108,10 +88,7 @@ async def forget_lead(session: AsyncSession, lead_id: uuid.UUID) -> None:
     """Keep only a tombstone of a deleted lead: no personal data, no versions, no recommendations."""
     await session.execute(sa.delete(versions).where(versions.c.lead_id == str(lead_id)))
     await session.execute(sa.delete(recommendations).where(recommendations.c.lead_id == str(lead_id)))
-    tombstone = {"snapshot": None, "email": None, "assigned_agent_id": None, "deleted": True}
-    updated = await session.execute(sa.update(leads).where(leads.c.id == str(lead_id)).values(**tombstone))
-    if updated.rowcount == 0:  # type: ignore[attr-defined]
-        await session.execute(sa.insert(leads).values(id=str(lead_id), **tombstone))
+    await lead_projection.forget(session, lead_id, {"snapshot": None, "email": None})
 
 
 # -- products --------------------------------------------------------------------------------
@@ -333,58 +310,12 @@ async def get_version_by_id(
     return version_out(row) if row else None
 
 
-_CLAIMABLE = (VersionStatus.QUEUED.value, VersionStatus.RENDERING.value)
-
-
-async def claim_due_version(session: AsyncSession, lease: timedelta) -> dict[str, Any] | None:
-    """Atomically take the oldest due version for rendering (safe with several replicas).
-
-    A RENDERING row whose lease has passed was left by a worker that died; it is taken over.
-    The conditional UPDATE is the claim: of two replicas racing for a row, one updates it, the
-    other matches nothing and tries the next candidate.
-    """
-    stamp = now()
-    due = sa.and_(versions.c.status.in_(_CLAIMABLE), versions.c.next_attempt_at <= stamp)
-    candidates = (
-        (
-            await session.execute(
-                sa.select(versions.c.id).where(due).order_by(versions.c.next_attempt_at).limit(10)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    for version_id in candidates:
-        token = str(uuid.uuid4())
-        claimed = await session.execute(
-            sa.update(versions)
-            .where(versions.c.id == version_id, due)
-            .values(
-                status=VersionStatus.RENDERING.value,
-                claim_token=token,
-                attempts=versions.c.attempts + 1,
-                next_attempt_at=stamp + lease,
-            )
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            row = (
-                (await session.execute(sa.select(versions).where(versions.c.id == version_id)))
-                .mappings()
-                .one()
-            )
-            return version_out(row)
-    return None
-
-
-async def finish_claim(session: AsyncSession, version_id: str, claim_token: str, **values: Any) -> bool:
-    """Apply the outcome of a render if this worker still holds the claim (False: it was taken over)."""
-    result = await session.execute(
-        sa.update(versions)
-        .where(
-            versions.c.id == version_id,
-            versions.c.claim_token == claim_token,
-            versions.c.status == VersionStatus.RENDERING.value,
-        )
-        .values(claim_token=None, **values)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+# A version is rendered under a lease (servicekit.leased_jobs). A RENDERING version whose lease has
+# passed was left by a worker that died, and is taken over.
+render_jobs = LeasedJobs(
+    versions,
+    claimable=versions.c.status.in_((VersionStatus.QUEUED.value, VersionStatus.RENDERING.value)),
+    claimed=versions.c.status == VersionStatus.RENDERING.value,
+    on_claim={"status": VersionStatus.RENDERING.value, "attempts": versions.c.attempts + 1},
+    on_hand_back={"status": VersionStatus.QUEUED.value, "attempts": versions.c.attempts - 1},
+)

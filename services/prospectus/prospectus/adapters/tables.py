@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from servicekit.db import make_messaging_tables, new_metadata
+from servicekit.lead_projection import LeadProjection
 
 metadata = new_metadata()
 outbox, inbox = make_messaging_tables(metadata)
 
-leads = sa.Table(
-    "leads",
+lead_projection = LeadProjection(
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
+    "leads",
     # The LeadSnapshot; NULL while only call facts (email permission) have arrived for this lead.
     sa.Column("snapshot", sa.JSON, nullable=True),
-    sa.Column("snapshot_updated_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("assigned_agent_id", sa.String(36), nullable=True, index=True),
     sa.Column("email", sa.String(254), nullable=True),
     sa.Column("email_opt_out", sa.Boolean, nullable=False, default=False),
     sa.Column("dnd", sa.Boolean, nullable=False, default=False),
     # The lead agreed on a call to receive information by email (CallEnded / LeadEmailCaptured).
     sa.Column("email_permission", sa.Boolean, nullable=False, default=False),
-    # Tombstone: lead events arrive on separate consumers, so a late lead.updated must not revive it.
-    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    version_column="snapshot_updated_at",
 )
+leads = lead_projection.table
 
 products = sa.Table(
     "products",

@@ -3,18 +3,17 @@ new version for every recommendation."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from parley_contracts import (
     CallEnded,
-    LeadCreated,
-    LeadDeleted,
     LeadEmailCaptured,
-    LeadUpdated,
     ProductDeleted,
     ProductUpserted,
     RecommendationsReady,
 )
+from servicekit.lead_projection import lead_projection_handlers
 from servicekit.messaging import Handler, UnitOfWork
 from servicekit.runtime import ServiceRuntime
 
@@ -29,11 +28,8 @@ def handlers(runtime: ServiceRuntime) -> list[Handler[Any]]:
     # Built here rather than taken from the startup wiring: `replay` runs handlers without it.
     store = LocalDirectoryStore(settings.store_dir)
 
-    async def lead_changed(event: LeadCreated | LeadUpdated, uow: UnitOfWork) -> None:
-        await svc.apply_lead(uow, event.lead)
-
-    async def lead_deleted(event: LeadDeleted, uow: UnitOfWork) -> None:
-        await svc.forget_lead(uow, event.lead_id, store)
+    async def lead_deleted(uow: UnitOfWork, lead_id: uuid.UUID) -> None:
+        await svc.forget_lead(uow, lead_id, store)
 
     async def call_ended(event: CallEnded, uow: UnitOfWork) -> None:
         await svc.apply_email_permission(uow, event.lead_id, event.email_permission)
@@ -54,9 +50,7 @@ def handlers(runtime: ServiceRuntime) -> list[Handler[Any]]:
             worker.kick_after_commit(uow.session)
 
     return [
-        Handler("prospectus-lead-created", LeadCreated, lead_changed),
-        Handler("prospectus-lead-updated", LeadUpdated, lead_changed),
-        Handler("prospectus-lead-deleted", LeadDeleted, lead_deleted),
+        *lead_projection_handlers("prospectus", changed=svc.apply_lead, deleted=lead_deleted),
         Handler("prospectus-call-ended", CallEnded, call_ended),
         Handler("prospectus-email-captured", LeadEmailCaptured, email_captured),
         Handler("prospectus-product-upserted", ProductUpserted, product_upserted),

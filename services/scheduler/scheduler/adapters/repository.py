@@ -1,6 +1,6 @@
 """Scheduler persistence: the lead projection, call tasks, call attempts and the dispatcher lease.
 
-Every query an agent can reach scopes by the lead's current owner (`visible_to`).
+Every query an agent can reach scopes by the lead's current owner (`lead_projection.visible_to`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain import DialingStop, PastAttempt, TaskKind, TaskStatus
 from .sql import as_utc, rows_changed
-from .tables import call_attempts, call_tasks, dispatcher_lease, leads
+from .tables import call_attempts, call_tasks, dispatcher_lease, lead_projection, leads
 
 
 @dataclass(frozen=True)
@@ -186,18 +186,10 @@ def _lead_values(lead: LeadRecord) -> dict[str, Any]:
 # -- leads ------------------------------------------------------------------------------------
 
 
-def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
-    if principal.is_admin:
-        return sa.true()
-    return sa.and_(leads.c.assigned_agent_id == str(principal.user_id), leads.c.deleted.is_(False))
-
-
 async def get_lead(
     session: AsyncSession, lead_id: uuid.UUID, principal: Principal | None = None, *, for_update: bool = False
 ) -> LeadRecord | None:
-    query = sa.select(leads).where(leads.c.id == str(lead_id))
-    if principal is not None:
-        query = query.where(visible_to(principal))
+    query = lead_projection.select_lead(lead_id, principal)
     if for_update:
         query = query.with_for_update()
     row = (await session.execute(query)).mappings().first()
@@ -247,7 +239,7 @@ async def get_task(
     query = sa.select(call_tasks).where(call_tasks.c.id == str(task_id))
     if principal is not None:
         # A subquery, not a join, so FOR UPDATE locks only the task (MariaDB has no FOR UPDATE OF).
-        query = query.where(call_tasks.c.lead_id.in_(sa.select(leads.c.id).where(visible_to(principal))))
+        query = query.where(call_tasks.c.lead_id.in_(lead_projection.visible_ids(principal)))
     if for_update:
         query = query.with_for_update()
     row = (await session.execute(query)).mappings().first()
@@ -280,7 +272,7 @@ class TaskFilter:
 
     def where(self) -> sa.ColumnElement[bool]:
         t = call_tasks
-        conditions: list[sa.ColumnElement[bool]] = [visible_to(self.principal)]
+        conditions: list[sa.ColumnElement[bool]] = [lead_projection.visible_to(self.principal)]
         if self.task_id is not None:
             conditions.append(t.c.id == str(self.task_id))
         if self.start is not None:

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from servicekit.db import make_messaging_tables, new_metadata
+from servicekit.lead_projection import LeadProjection
 
 metadata = new_metadata()
 outbox, inbox = make_messaging_tables(metadata)
 
 # What the scheduler knows of each lead, from lead.* events. Only the newest snapshot is applied.
-leads = sa.Table(
-    "lead_projection",
+lead_projection = LeadProjection(
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
+    "lead_projection",
     sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("assigned_agent_id", sa.String(36), nullable=True, index=True),
     sa.Column("preferred_time_windows", sa.JSON, nullable=False),
     sa.Column("timezone", sa.String(64), nullable=False),
     sa.Column("dnd", sa.Boolean, nullable=False),
-    # A tombstone: a lead.updated arriving after lead.deleted must not bring the lead back.
-    sa.Column("deleted", sa.Boolean, nullable=False),
     # Why the planner refuses the lead's timezone or windows (then nothing is planned); NULL if fine.
     sa.Column("plan_error", sa.String(300), nullable=True),
     # Why automatic attempts ended (domain.DialingStop); NULL while they go on.
     sa.Column("dialing_stopped", sa.String(30), nullable=True),
-    # The applied snapshot's version (leads' updated_at): older snapshots are ignored.
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
 )
+leads = lead_projection.table
 
 call_tasks = sa.Table(
     "call_tasks",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from parley_contracts import (
@@ -10,10 +11,9 @@ from parley_contracts import (
     CallStatusChanged,
     FollowupRequested,
     LeadConsentChanged,
-    LeadCreated,
-    LeadDeleted,
-    LeadUpdated,
+    LeadSnapshot,
 )
+from servicekit.lead_projection import lead_projection_handlers
 from servicekit.messaging import Handler, UnitOfWork
 from servicekit.runtime import ServiceRuntime
 
@@ -23,18 +23,15 @@ from ..context import scheduling_of
 
 def handlers(runtime: ServiceRuntime) -> list[Handler[Any]]:
     # The scheduling context is installed by an on_startup hook, which runs before the bus delivers.
-    async def lead_created(event: LeadCreated, uow: UnitOfWork) -> None:
-        await svc.project_lead(uow, scheduling_of(runtime), event.lead)
+    async def lead_changed(uow: UnitOfWork, snapshot: LeadSnapshot) -> None:
+        await svc.project_lead(uow, scheduling_of(runtime), snapshot)
 
-    async def lead_updated(event: LeadUpdated, uow: UnitOfWork) -> None:
-        await svc.project_lead(uow, scheduling_of(runtime), event.lead)
+    async def lead_deleted(uow: UnitOfWork, lead_id: uuid.UUID) -> None:
+        await svc.forget_lead(uow, scheduling_of(runtime), lead_id)
 
     async def consent_changed(event: LeadConsentChanged, uow: UnitOfWork) -> None:
         if event.consent_flags.dnd:
             await svc.apply_do_not_call(uow, scheduling_of(runtime), event.lead_id, event.occurred_at)
-
-    async def lead_deleted(event: LeadDeleted, uow: UnitOfWork) -> None:
-        await svc.forget_lead(uow, scheduling_of(runtime), event.lead_id)
 
     async def call_started(event: CallStarted, uow: UnitOfWork) -> None:
         if event.task_id is not None:
@@ -74,10 +71,8 @@ def handlers(runtime: ServiceRuntime) -> list[Handler[Any]]:
         await svc.request_followup(uow, scheduling_of(runtime), event.lead_id, event.at, event.reason)
 
     return [
-        Handler("scheduler-lead-created", LeadCreated, lead_created),
-        Handler("scheduler-lead-updated", LeadUpdated, lead_updated),
+        *lead_projection_handlers("scheduler", changed=lead_changed, deleted=lead_deleted),
         Handler("scheduler-lead-consent", LeadConsentChanged, consent_changed),
-        Handler("scheduler-lead-deleted", LeadDeleted, lead_deleted),
         Handler("scheduler-call-started", CallStarted, call_started),
         Handler("scheduler-call-status", CallStatusChanged, call_status),
         Handler("scheduler-call-ended", CallEnded, call_ended),
