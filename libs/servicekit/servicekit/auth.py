@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import jwt
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from .errors import Forbidden, Unauthorized
 
@@ -72,7 +74,7 @@ class TokenVerifier:
             raise Unauthorized("The token is missing required claims.") from exc
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -97,6 +99,33 @@ def get_principal(request: Request, verifier: Annotated[TokenVerifier, Depends(g
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def connection_principal(connection: HTTPConnection) -> Principal:
+    """`get_principal` for a websocket handshake (FastAPI's Request dependencies do not apply there):
+    the same bearer header or access cookie, verified the same way. Browsers cannot set headers on a
+    websocket, so the console's httpOnly cookie is what they send. Raises Unauthorized."""
+    verifier: TokenVerifier | None = getattr(connection.app.state, "token_verifier", None)
+    if verifier is None:
+        raise RuntimeError("app.state.token_verifier is not configured")
+    token = bearer_token(connection)
+    if not token:
+        raise Unauthorized("Authentication required.", headers={"WWW-Authenticate": "Bearer"})
+    return verifier.verify(token)
+
+
+def same_origin(connection: HTTPConnection) -> bool:
+    """Whether a websocket handshake comes from a page of this site (or from no browser at all).
+
+    Browsers attach cookies to websocket handshakes from any origin and no CORS check applies, so a
+    cookie-authenticated socket must refuse foreign origins (cross-site websocket hijacking). A client
+    without an Origin header is not a browser and carries no victim's cookie. Behind a proxy the site is
+    the `x-forwarded-host` it passes on."""
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return True
+    site = connection.headers.get("x-forwarded-host") or connection.headers.get("host", "")
+    return bool(site) and urlsplit(origin).netloc.lower() == site.lower()
 
 
 def require_admin(principal: CurrentPrincipal) -> Principal:

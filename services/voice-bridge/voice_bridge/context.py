@@ -5,6 +5,7 @@ from __future__ import annotations
 from servicekit.runtime import ServiceRuntime
 
 from .service_layer import VoiceCalls
+from .transcript_hub import TranscriptHub
 
 VOICE_CALLS = "voice_calls"
 
@@ -14,3 +15,8 @@ def voice_calls_of(runtime: ServiceRuntime) -> VoiceCalls:
     if not isinstance(calls, VoiceCalls):
         raise RuntimeError("the voice-bridge is not started")
     return calls
+
+
+def transcript_hub_of(runtime: ServiceRuntime) -> TranscriptHub:
+    """Where stored transcript lines and call ends are published for live followers (after commit)."""
+    return voice_calls_of(runtime).hub

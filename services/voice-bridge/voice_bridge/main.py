@@ -1,18 +1,23 @@
-"""The voice-bridge service: simulated (text) calls with the offline dialogue policy and the bot's tools
-over NATS, the lead projection, and the scheduler's call requests."""
+"""The voice-bridge service: phone calls (Twilio <-> OpenAI Realtime) when a phone line is configured,
+simulated (text) calls always, the bot's tools over NATS, the lead projection, and the scheduler's call
+requests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
+from openai import AsyncOpenAI
 from servicekit.app import create_app
 from servicekit.runtime import ServiceDefinition, ServiceRuntime
 
 from .adapters.tables import inbox, metadata, outbox
+from .adapters.twilio_rest import TwilioRestTelephony
 from .api.routes import router
+from .api.twilio_routes import router as twilio_router
 from .context import VOICE_CALLS
 from .handlers.events import handlers
+from .phone_calls import PhoneCalls
 from .service_layer import VoiceCalls
 from .settings import VoiceBridgeSettings
 
@@ -20,21 +25,52 @@ from .settings import VoiceBridgeSettings
 async def install(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     assert isinstance(settings, VoiceBridgeSettings)
-    runtime.extras[VOICE_CALLS] = VoiceCalls(runtime, settings)
+    calls = VoiceCalls(runtime, settings)
+    runtime.extras[VOICE_CALLS] = calls
+    if settings.phone_enabled:
+        calls.phone = phone_line(runtime, settings, calls)
+        await calls.phone.recover_interrupted()
+
+
+def phone_line(runtime: ServiceRuntime, settings: VoiceBridgeSettings, calls: VoiceCalls) -> PhoneCalls:
+    """Twilio for the line, OpenAI Realtime for the voice, the same bus-backed tools as rehearsals."""
+    assert settings.twilio_account_sid and settings.twilio_auth_token and settings.openai_api_key
+    telephony = TwilioRestTelephony(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        api_key_sid=settings.twilio_api_key_sid,
+        api_base_url=settings.twilio_api_base_url,
+    )
+    openai = AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        websocket_base_url=settings.openai_websocket_base_url,
+    )
+    return PhoneCalls(
+        runtime, settings, telephony=telephony, openai=openai, tools=calls.backend, hub=calls.hub
+    )
+
+
+async def hang_up_live_calls(runtime: ServiceRuntime) -> None:
+    calls = runtime.extras.get(VOICE_CALLS)
+    if isinstance(calls, VoiceCalls) and calls.phone is not None:
+        await calls.phone.aclose()
 
 
 definition = ServiceDefinition(
     name="voice-bridge",
-    description="The AI sales call: simulated (text) calls, the bot's tools over NATS, transcripts; "
+    description="The AI sales call: phone calls over Twilio and OpenAI Realtime, simulated (text) calls, "
+    "the bot's tools over NATS, transcripts; "
     "consumes call.requested, emits call.started, call.status, call.ended.",
     settings_cls=VoiceBridgeSettings,
     metadata=metadata,
     outbox=outbox,
     inbox=inbox,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, twilio_router],
     handlers=handlers,
     on_startup=[install],
+    on_shutdown=[hang_up_live_calls],
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .adapters import repository as repo
 from .adapters.bus_tools import BusToolBackend
+from .adapters.chat_bot import SimulatedBots
 from .adapters.repository import LeadRecord, SessionStatus, StoredLine, VoiceSession
 from .domain.call import CallContext, EndReason, decide_outcome
-from .domain.dialogue import BotTurn, DialoguePolicy, perform_turn
+from .domain.dialogue import BotTurn, SimulatedBot
 from .domain.ports import EventLogEntry
 from .domain.tools import EndCallRequested, ToolRunner
+from .phone_calls import PhoneCalls
 from .settings import VoiceBridgeSettings
+from .transcript_hub import TranscriptHub
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +103,10 @@ async def visible_session(
 
 @dataclass
 class Rehearsal:
-    """A simulated call in progress in this process: the dialogue state and its tool runner."""
+    """A simulated call in progress in this process: its bot (the text model, or the offline dialogue
+    policy without one; see `adapters.chat_bot`) and the tool runner the bot's tools go through."""
 
-    policy: DialoguePolicy
+    policy: SimulatedBot
     runner: ToolRunner
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -115,6 +120,10 @@ class VoiceCalls:
         self.backend = BusToolBackend(runtime, lookup_timeout_s=settings.lookup_timeout_seconds)
         self._rehearsals: dict[uuid.UUID, Rehearsal] = {}
         self._starting = asyncio.Lock()
+        # Twilio phone calls, when this deployment has a phone line (see `PhoneCalls`).
+        self.phone: PhoneCalls | None = None
+        # Followers of live transcripts (the console's websocket): publish only what is committed.
+        self.hub = TranscriptHub()
 
     def _context(self, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None) -> CallContext:
         return CallContext(
@@ -126,10 +135,15 @@ class VoiceCalls:
             mode="simulated",
         )
 
+    @functools.cached_property
+    def bots(self) -> SimulatedBots:
+        """Makes simulated calls' bots; they share the text model's configuration and client."""
+        return SimulatedBots(self.settings, self.runtime.bus)
+
     def _rehearsal(self, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None) -> Rehearsal:
         call = self._context(session_id, lead, task_id)
         runner = ToolRunner(self.backend, call, timeout_s=self.settings.tool_timeout_seconds)
-        return Rehearsal(DialoguePolicy(lead.snapshot), runner)
+        return Rehearsal(self.bots.make(lead.snapshot, runner, call_id=session_id), runner)
 
     # -- API use cases ----------------------------------------------------------------------
 
@@ -137,12 +151,12 @@ class VoiceCalls:
         self, principal: Principal, lead_id: uuid.UUID, mode: CallMode
     ) -> tuple[VoiceSession, list[StoredLine]]:
         """POST /sessions: a simulated call starts at once with the bot's opening."""
+        if mode == "phone":
+            return await self._start_phone(principal, lead_id), []
         async with self.runtime.unit_of_work() as uow:
             lead = await visible_lead(uow.session, principal, lead_id)
             if lead.dnd:
                 raise Conflict(f"lead {lead_id} asked not to be called (do not call)", code="lead_dnd")
-            if mode == "phone":
-                raise ServiceUnavailable(PHONE_UNAVAILABLE)
             session_id = uuid.uuid4()
             now = utcnow()
             await repo.insert_session(
@@ -159,6 +173,7 @@ class VoiceCalls:
             created = await repo.get_session(uow.session, session_id)
         assert created is not None
         self._rehearsals[session_id] = rehearsal
+        self.hub.publish_lines(session_id, lines)
         return created, lines
 
     async def message(
@@ -173,7 +188,8 @@ class VoiceCalls:
                 if current.status is SessionStatus.ENDED or rehearsal.policy.ended:
                     raise Conflict(f"voice session {session_id} has ended", code="session_ended")
                 said = await repo.append_lines(uow.session, session_id, [_line("prospect", text)])
-            performed = await perform_turn(rehearsal.policy.reply(text), rehearsal.policy, rehearsal.runner)
+            self.hub.publish_lines(session_id, said)
+            performed = await rehearsal.policy.respond(text)
             end_reason = next(
                 (r.effect.reason for r in performed.results if isinstance(r.effect, EndCallRequested)), None
             )
@@ -194,11 +210,29 @@ class VoiceCalls:
                     await self._finish(uow, session_id, EndReason.BOT_ENDED, rehearsal.policy.summary())
                     self._rehearsals.pop(session_id, None)
                 updated = await repo.get_session(uow.session, session_id)
+            self.hub.publish_lines(session_id, bot)
+            if updated is not None and updated.status is SessionStatus.ENDED:
+                self.hub.publish_ended(session_id, outcome=updated.outcome, reason=updated.end_reason)
         assert updated is not None
         return updated, [*opening, *said, *bot], performed.text
 
+    async def _start_phone(self, principal: Principal, lead_id: uuid.UUID) -> VoiceSession:
+        async with self.runtime.db.session() as session:
+            lead = await visible_lead(session, principal, lead_id)
+        if lead.dnd:  # consent is refused first, also where no phone line is configured
+            raise Conflict(f"lead {lead_id} asked not to be called (do not call)", code="lead_dnd")
+        if self.phone is None:
+            raise ServiceUnavailable(PHONE_UNAVAILABLE)
+        return await self.phone.start(principal, lead)
+
     async def stop(self, principal: Principal, session_id: uuid.UUID) -> VoiceSession:
-        """POST /sessions/{id}/stop: end the call now (stopping an ended call changes nothing)."""
+        """POST /sessions/{id}/stop: end the call now (stopping an ended call changes nothing). A live
+        phone call is hung up; its end is recorded once Twilio confirms it."""
+        if self.phone is not None:
+            async with self.runtime.db.session() as session:
+                current, _ = await visible_session(session, principal, session_id)
+            if current.mode == "phone" and self.phone.hang_up(session_id):
+                return current
         rehearsal = self._rehearsals.get(session_id)
         async with self.runtime.unit_of_work() as uow:
             current, _ = await visible_session(uow.session, principal, session_id, for_update=True)
@@ -210,13 +244,16 @@ class VoiceCalls:
             stopped = await repo.get_session(uow.session, session_id)
         self._rehearsals.pop(session_id, None)
         assert stopped is not None
+        if current.status is not SessionStatus.ENDED:
+            self.hub.publish_ended(session_id, outcome=stopped.outcome, reason=stopped.end_reason)
         return stopped
 
     # -- scheduler requests -----------------------------------------------------------------
 
     async def on_call_requested(self, uow: UnitOfWork, event: CallRequested) -> None:
-        """call.requested: a simulated call waits for its agent to rehearse it; a phone call cannot be
-        placed without Twilio, so it ends FAILED at once and the scheduler decides what is next."""
+        """call.requested: a simulated call waits for its agent to rehearse it; a phone call is placed,
+        or, when it may not or cannot be (no phone line, consent, calling hours, every line busy), it
+        ends FAILED at once and the scheduler decides what is next."""
         lead = await repo.get_lead(uow.session, event.lead_id)
         session_id = uuid.uuid4()
         now = utcnow()
@@ -234,6 +271,17 @@ class VoiceCalls:
                 )
             )
             return
+        failure = None
+        if lead.dnd:
+            failure = "The lead asked not to be called (do not call)."
+        elif event.mode == "phone" and self.phone is None:
+            failure = PHONE_UNAVAILABLE
+        elif event.mode == "phone" and self.phone is not None:
+            refused = self.phone.refusal(lead)
+            if refused is None:
+                await self.phone.start_requested(uow, session_id, lead, event.task_id)
+                return
+            failure = str(refused)
         await repo.insert_session(
             uow.session,
             session_id=session_id,
@@ -243,11 +291,6 @@ class VoiceCalls:
             now=now,
             task_id=event.task_id,
         )
-        failure = None
-        if lead.dnd:
-            failure = "The lead asked not to be called (do not call)."
-        elif event.mode == "phone":
-            failure = PHONE_UNAVAILABLE
         if failure is not None:
             await self._finish(
                 uow, session_id, EndReason.BRIDGE_ERROR, None, reason=failure, outcome=CallOutcome.FAILED
@@ -288,6 +331,7 @@ class VoiceCalls:
             rehearsal = self._rehearsal(session_id, lead, current.task_id)
             lines = await self._begin(uow, rehearsal, session_id, lead, current.task_id, now)
         self._rehearsals[session_id] = rehearsal
+        self.hub.publish_lines(session_id, lines)
         return rehearsal, lines
 
     async def _begin(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from servicekit.settings import ServiceSettings
 
 
@@ -17,3 +17,56 @@ class VoiceBridgeSettings(ServiceSettings):
     lookup_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Longest prospect message accepted in a simulated call.
     max_message_chars: int = Field(default=2000, ge=1, le=20_000)
+
+    # -- simulated calls' bot: the text model (chat completions with the phone bot's prompt and tools)
+    # when `openai_api_key` (below) is set, or else the key an admin set in the gateway's settings (asked
+    # over RPC, cached briefly); without either, the offline dialogue policy. Same names as rag's.
+    openai_text_model: str = "gpt-4o-mini"
+    # Per request; a prospect is waiting for the reply, so fail over to a polite apology soon.
+    openai_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    openai_max_retries: int = Field(default=1, ge=0, le=5)
+    ai_settings_cache_seconds: float = Field(default=30.0, ge=0)
+    gateway_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+    # -- phone calls: on only when Twilio, OpenAI and a public URL are all configured ----------------
+    twilio_account_sid: str | None = None
+    # The auth token, or an API key's secret when `twilio_api_key_sid` is set (Twilio's advice for prod).
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_key_sid: str | None = None
+    # Webhooks are always signed with the account's auth token, also when calls are placed with an API
+    # key; during a token rotation both the primary and the secondary token must verify.
+    twilio_webhook_auth_tokens: list[SecretStr] = Field(default_factory=list)
+    twilio_from_number: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # Where Twilio reaches this service (webhooks, the media websocket), e.g. https://voice.example.com.
+    public_base_url: str | None = None
+    # Where the voicemail's callback link points (the console's callback page); defaults to the public URL.
+    callback_link_base_url: str | None = None
+    # Signs per-call media-stream tokens and voicemail callback links. Several: the first signs, all verify.
+    voice_signing_secrets: list[SecretStr] = Field(default_factory=list)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    # The Realtime websocket's base URL when it is not derived from `openai_base_url` (a proxy, a fake).
+    openai_websocket_base_url: str | None = None
+    openai_realtime_model: str = "gpt-realtime"
+    openai_transcription_model: str = "gpt-4o-mini-transcribe"
+    # Calls this process bridges at once; more are refused (the scheduler retries them later).
+    max_concurrent_calls: int = Field(default=50, ge=1, le=1000)
+    ring_timeout_seconds: int = Field(default=30, ge=5, le=600)
+    max_call_seconds: int = Field(default=30 * 60, ge=60, le=4 * 3600)
+    # After the media stream ends, how long to wait for Twilio's final status before asking its API.
+    final_status_wait_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Legal calling hours in the lead's local time; calls placed from the API outside them are refused.
+    calling_hours_start: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    calling_hours_end: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+    @property
+    def phone_enabled(self) -> bool:
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token
+            and self.twilio_from_number
+            and self.public_base_url
+            and self.openai_api_key
+            and self.voice_signing_secrets
+        )

@@ -147,15 +147,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an app with uvicorn on a free loopback port (lifespan included); yield its base URL."""
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an app with uvicorn on a loopback port (a free one unless given; lifespan included); yield
+    its base URL. Give the port when the app must know its own URL before it starts (webhooks)."""
     import asyncio
 
     import uvicorn
 
     from ..nats_server import free_port
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started:

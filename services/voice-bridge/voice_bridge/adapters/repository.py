@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from parley_contracts import CallMode, CallOutcome, LeadSnapshot, TranscriptLine
+from parley_contracts import CallMode, CallOutcome, LeadSnapshot, NeedsProfile, TranscriptLine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.call import CallFacts, EndCallReason
@@ -23,12 +23,16 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+CallDirection = Literal["outbound", "inbound"]
+
+
 def _utc_or_none(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
 class SessionStatus(StrEnum):
     WAITING_FOR_AGENT = "WAITING_FOR_AGENT"  # a scheduled rehearsal an agent has not started yet
+    DIALING = "DIALING"  # a phone call placed (or being placed) that nobody has answered yet
     ACTIVE = "ACTIVE"
     ENDED = "ENDED"
 
@@ -75,6 +79,7 @@ def _lead_values(snapshot: LeadSnapshot, *, deleted: bool) -> dict[str, Any]:
         "snapshot": snapshot.model_dump(mode="json"),
         "assigned_agent_id": str(snapshot.assigned_agent_id) if snapshot.assigned_agent_id else None,
         "dnd": snapshot.consent_flags.dnd,
+        "phone": snapshot.phone[:20] if snapshot.phone else None,
         "deleted": deleted,
         "updated_at": snapshot.updated_at,
     }
@@ -110,6 +115,29 @@ async def mark_lead_dnd(session: AsyncSession, lead_id: uuid.UUID) -> None:
         .where(leads.c.id == str(lead_id))
         .values(snapshot=snapshot.model_dump(mode="json"), dnd=True)
     )
+
+
+async def find_lead_by_phone(session: AsyncSession, phone: str) -> LeadRecord | None:
+    """The live lead with this number (the most recently updated one if an import left twins)."""
+    query = (
+        sa.select(leads.c.snapshot)
+        .where(leads.c.phone == phone, leads.c.deleted.is_(False))
+        .order_by(leads.c.updated_at.desc())
+        .limit(1)
+    )
+    snapshot = await session.scalar(query)
+    return None if snapshot is None else LeadRecord(LeadSnapshot.model_validate(snapshot), False)
+
+
+async def save_needs(session: AsyncSession, lead_id: uuid.UUID, needs: NeedsProfile) -> None:
+    await session.execute(
+        sa.update(leads).where(leads.c.id == str(lead_id)).values(needs=needs.model_dump(mode="json"))
+    )
+
+
+async def known_needs(session: AsyncSession, lead_id: uuid.UUID) -> NeedsProfile | None:
+    stored = await session.scalar(sa.select(leads.c.needs).where(leads.c.id == str(lead_id)))
+    return None if stored is None else NeedsProfile.model_validate(stored)
 
 
 # -- sessions ---------------------------------------------------------------------------------
@@ -189,6 +217,8 @@ async def insert_session(
     now: datetime,
     task_id: uuid.UUID | None = None,
     created_by: uuid.UUID | None = None,
+    direction: CallDirection = "outbound",
+    twilio_call_sid: str | None = None,
 ) -> None:
     await session.execute(
         sa.insert(voice_sessions).values(
@@ -197,7 +227,8 @@ async def insert_session(
             agent_id=str(lead.assigned_agent_id) if lead.assigned_agent_id else None,
             mode=mode,
             status=status.value,
-            direction="outbound",
+            direction=direction,
+            twilio_call_sid=twilio_call_sid,
             task_id=str(task_id) if task_id else None,
             created_by=str(created_by) if created_by else None,
             created_at=now,
@@ -213,6 +244,12 @@ async def get_session(
     query = sa.select(voice_sessions).where(voice_sessions.c.id == str(session_id))
     if for_update:
         query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
+    return None if row is None else _session(row)
+
+
+async def session_by_call_sid(session: AsyncSession, call_sid: str) -> VoiceSession | None:
+    query = sa.select(voice_sessions).where(voice_sessions.c.twilio_call_sid == call_sid)
     row = (await session.execute(query)).mappings().first()
     return None if row is None else _session(row)
 
@@ -234,6 +271,24 @@ def _visible(agent_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
         leads.c.assigned_agent_id == str(agent_id), leads.c.deleted.is_(False)
     )
     return voice_sessions.c.lead_id.in_(owned)
+
+
+async def ended_calls(session: AsyncSession, lead_id: uuid.UUID, limit: int) -> list[VoiceSession]:
+    """The lead's most recent finished calls, newest first (context for the bot on a callback)."""
+    query = (
+        sa.select(voice_sessions)
+        .where(voice_sessions.c.lead_id == str(lead_id), voice_sessions.c.status == SessionStatus.ENDED.value)
+        .order_by(voice_sessions.c.ended_at.desc())
+        .limit(limit)
+    )
+    return [_session(row) for row in (await session.execute(query)).mappings().all()]
+
+
+async def unfinished_phone_sessions(session: AsyncSession) -> list[VoiceSession]:
+    query = sa.select(voice_sessions).where(
+        voice_sessions.c.mode == "phone", voice_sessions.c.status != SessionStatus.ENDED.value
+    )
+    return [_session(row) for row in (await session.execute(query)).mappings().all()]
 
 
 async def list_sessions(

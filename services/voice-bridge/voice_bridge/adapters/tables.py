@@ -17,6 +17,10 @@ leads = sa.Table(
     sa.Column("snapshot", sa.JSON, nullable=False),
     sa.Column("assigned_agent_id", sa.String(36), nullable=True, index=True),
     sa.Column("dnd", sa.Boolean, nullable=False),
+    # E.164, to recognise a lead calling back.
+    sa.Column("phone", sa.String(20), nullable=True, index=True),
+    # The newest needs rag extracted for the lead (needs.extracted): context for an inbound callback.
+    sa.Column("needs", sa.JSON, nullable=True),
     # A tombstone: a lead.updated arriving after lead.deleted must not bring the lead back.
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),

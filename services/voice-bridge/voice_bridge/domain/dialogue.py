@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parley_contracts import ExistingPolicy, LeadSnapshot, NeedsProfile, utcnow
@@ -254,28 +254,7 @@ class DialoguePolicy:
 
     def summary(self) -> str:
         """A short, factual summary of what the prospect said, for the call record."""
-        needs = self._needs
-        parts: list[str] = []
-        if needs.coverage_type:
-            parts.append(f"Interested in {', '.join(needs.coverage_type)} cover.")
-        if QuestionTopic.DEPENDENTS in self._answered:
-            relations = [dependent.relation for dependent in needs.dependents]
-            parts.append(f"Dependents: {', '.join(relations)}." if relations else "No dependents.")
-        if needs.age is not None:
-            parts.append(f"Age {needs.age}.")
-        if needs.budget_range is not None:
-            budget = needs.budget_range
-            amount = " to ".join(f"{value:g}" for value in (budget.min, budget.max) if value is not None)
-            parts.append(f"Budget {amount} {budget.currency} {budget.period.value.lower()}.")
-        if needs.existing_policy is not None:
-            parts.append("Has existing cover." if needs.existing_policy.has_policy else "No existing cover.")
-        if needs.goals:
-            parts.append(f"Goals: {'; '.join(needs.goals)}.")
-        if needs.urgency is not None:
-            parts.append(f"Urgency {needs.urgency.value.lower()}.")
-        if needs.objections:
-            parts.append(f"Objections: {'; '.join(needs.objections)}.")
-        return " ".join(parts)
+        return needs_summary(self._needs, dependents_known=QuestionTopic.DEPENDENTS in self._answered)
 
     # -- whole-conversation intents ------------------------------------------------------------
 
@@ -782,6 +761,33 @@ class DialoguePolicy:
         return datetime.combine(day, _LATER_FOLLOW_UP_TIME, self._zone)
 
 
+def needs_summary(needs: NeedsProfile, *, dependents_known: bool) -> str:
+    """What the prospect said about their needs, in short factual sentences (empty when nothing is known).
+
+    `dependents_known`: an empty dependents list means "no dependents" rather than "not asked"."""
+    parts: list[str] = []
+    if needs.coverage_type:
+        parts.append(f"Interested in {', '.join(needs.coverage_type)} cover.")
+    if dependents_known or needs.dependents:
+        relations = [dependent.relation for dependent in needs.dependents]
+        parts.append(f"Dependents: {', '.join(relations)}." if relations else "No dependents.")
+    if needs.age is not None:
+        parts.append(f"Age {needs.age}.")
+    if needs.budget_range is not None:
+        budget = needs.budget_range
+        amount = " to ".join(f"{value:g}" for value in (budget.min, budget.max) if value is not None)
+        parts.append(f"Budget {amount} {budget.currency} {budget.period.value.lower()}.")
+    if needs.existing_policy is not None:
+        parts.append("Has existing cover." if needs.existing_policy.has_policy else "No existing cover.")
+    if needs.goals:
+        parts.append(f"Goals: {'; '.join(needs.goals)}.")
+    if needs.urgency is not None:
+        parts.append(f"Urgency {needs.urgency.value.lower()}.")
+    if needs.objections:
+        parts.append(f"Objections: {'; '.join(needs.objections)}.")
+    return " ".join(parts)
+
+
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -826,3 +832,41 @@ async def perform_turn(turn: BotTurn, policy: DialoguePolicy, runner: ToolRunner
             texts.extend(performed.texts)
             results.extend(performed.results)
     return PerformedTurn(tuple(texts), tuple(results))
+
+
+class SimulatedBot(Protocol):
+    """The bot of a simulated (text) call, as the service layer drives it: `opening()` once, then
+    `respond()` per prospect message until `ended`; `summary()` for the call record at any time.
+
+    `respond` runs the turn's tool calls (through the call's `ToolRunner`) and never raises for a tool
+    or model failure: the bot apologises and the call goes on."""
+
+    @property
+    def ended(self) -> bool: ...
+
+    def opening(self) -> BotTurn: ...
+
+    async def respond(self, said: str) -> PerformedTurn: ...
+
+    def summary(self) -> str: ...
+
+
+class PolicyBot:
+    """The offline bot: the deterministic `DialoguePolicy`, its tool calls run by `perform_turn`."""
+
+    def __init__(self, policy: DialoguePolicy, runner: ToolRunner) -> None:
+        self.policy = policy
+        self._runner = runner
+
+    @property
+    def ended(self) -> bool:
+        return self.policy.ended
+
+    def opening(self) -> BotTurn:
+        return self.policy.opening()
+
+    async def respond(self, said: str) -> PerformedTurn:
+        return await perform_turn(self.policy.reply(said), self.policy, self._runner)
+
+    def summary(self) -> str:
+        return self.policy.summary()
