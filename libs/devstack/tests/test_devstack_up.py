@@ -4,38 +4,17 @@ work, agents see only their leads, and Ctrl-C stops everything cleanly."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 from parley_devstack.supervisor import available_services, port_free
 from servicekit.demo import DEMO_ADMIN, DEMO_AGENT, DEMO_AGENT2
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[3]
+from .conftest import PLATFORM_TEST_TIMEOUT, ROOT, RunningPlatform, login, poll, stop, wait_for_banner
 
-
-def wait_for_banner(process: subprocess.Popen[str], lines: list[str], timeout: float = 240) -> bool:
-    deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            return False
-        lines.append(line)
-        if "Parley is up" in line:
-            return True
-    return False
-
-
-def login(client: httpx.Client, email: str, password: str) -> dict[str, str]:
-    r = client.post("/api/auth/login", json={"email": email, "password": password})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(PLATFORM_TEST_TIMEOUT)]
 
 
 def test_make_up_serves_the_platform_and_stops_cleanly(tmp_path):
@@ -70,13 +49,7 @@ def test_make_up_serves_the_platform_and_stops_cleanly(tmp_path):
             assert ready["status"] == "ready" and all(v == "ok" for v in ready["dependencies"].values())
             assert "Parley" in client.get("/").text
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            rest, _ = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            rest, _ = process.communicate()
-        output.append(rest)
+        stop(process, output)
     log = "".join(output)
     assert process.returncode == 0, log
     assert "all services stopped" in log
@@ -102,18 +75,8 @@ SCRIPT = [
 ]
 
 
-def poll(fetch, done, timeout: float = 120):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fetch()
-        if done(value):
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out; last value: {value!r}")
-
-
-async def test_a_simulated_call_ends_with_the_prospectus_in_the_prospects_mailbox(
-    tmp_path, make_database, nats_url, bus_namespace
+def test_a_simulated_call_ends_with_the_prospectus_in_the_prospects_mailbox(
+    running_platform: RunningPlatform,
 ):
     """The whole pipeline on the running platform: call -> needs -> recommendations -> PDF -> email
     received by a real SMTP listener (the dev mailbox) -> every step on the lead's timeline."""
@@ -121,66 +84,64 @@ async def test_a_simulated_call_ends_with_the_prospectus_in_the_prospects_mailbo
 
     from pypdf import PdfReader
 
-    busy = [s.name for s in available_services() if not port_free("127.0.0.1", s.port)]
-    if busy:
-        pytest.skip(f"ports in use by a running Parley ({busy})")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEST_")}
-    for spec in available_services():
-        env[f"{spec.name.upper().replace('-', '_')}_DATABASE_URL"] = await make_database(spec.package)
-    env.update(NATS_URL=nats_url, BUS_NAMESPACE=bus_namespace, LOG_JSON="false")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parley_devstack", "up", "--root", str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    output: list[str] = []
-    try:
-        assert wait_for_banner(process, output), "".join(output)
-        with httpx.Client(base_url="http://127.0.0.1:8080", timeout=30) as client:
-            agent = login(client, DEMO_AGENT.email, DEMO_AGENT.password)
-            admin = login(client, DEMO_ADMIN.email, DEMO_ADMIN.password)
-            # The catalog's seed events reach rag asynchronously after start-up; call once they are indexed.
-            poll(lambda: client.get("/api/rag/index/health", headers=admin).json(),
-                 lambda h: h["products_known"] >= 15 and h["counts"]["product_chunks"] >= 15)
-            lead = client.post("/api/leads", headers=agent, json={
-                "name": "John Smith", "phone": "+14155550177", "timezone": "America/New_York",
-                "consent_flags": {"call_recording": True}}).json()
-            session = client.post("/api/voice/sessions", headers=agent,
-                                  json={"lead_id": lead["id"], "mode": "simulated"}).json()["session"]
-            for text in SCRIPT:
-                r = client.post(f"/api/voice/sessions/{session['id']}/messages", json={"text": text}, headers=agent)
-                assert r.status_code == 200, r.text
-            assert r.json()["ended"], r.json()
+    with running_platform.client() as client:
+        agent = login(client, DEMO_AGENT.email, DEMO_AGENT.password)
+        admin = login(client, DEMO_ADMIN.email, DEMO_ADMIN.password)
+        # The catalog's seed events reach rag asynchronously after start-up; call once they are indexed.
+        poll(
+            lambda: client.get("/api/rag/index/health", headers=admin).json(),
+            lambda h: h["products_known"] >= 15 and h["counts"]["product_chunks"] >= 15,
+        )
+        lead = client.post(
+            "/api/leads",
+            headers=agent,
+            json={
+                "name": "John Smith",
+                "phone": "+14155550177",
+                "timezone": "America/New_York",
+                "consent_flags": {"call_recording": True},
+            },
+        ).json()
+        session = client.post(
+            "/api/voice/sessions", headers=agent, json={"lead_id": lead["id"], "mode": "simulated"}
+        ).json()["session"]
+        for text in SCRIPT:
+            r = client.post(
+                f"/api/voice/sessions/{session['id']}/messages", json={"text": text}, headers=agent
+            )
+            assert r.status_code == 200, r.text
+        assert r.json()["ended"], r.json()
 
-            recommended = poll(
-                lambda: client.get(f"/api/rag/leads/{lead['id']}/recommendations", headers=agent),
-                lambda r: r.status_code == 200).json()
-            names = [item["name"] for item in recommended["recommendation"]["items"]]
-            assert names, recommended
-            version = poll(lambda: client.get(f"/api/prospectus/{lead['id']}", headers=agent).json(),
-                           lambda page: page["items"] and page["items"][0]["status"] == "READY")["items"][0]
-            pdf = client.get(f"/api/prospectus/{lead['id']}/{version['version']}/pdf", headers=agent)
-            text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
-            assert "John" in text and all(name in text for name in names[:3])
+        recommended = poll(
+            lambda: client.get(f"/api/rag/leads/{lead['id']}/recommendations", headers=agent),
+            lambda r: r.status_code == 200,
+        ).json()
+        names = [item["name"] for item in recommended["recommendation"]["items"]]
+        assert names, recommended
+        version = poll(
+            lambda: client.get(f"/api/prospectus/{lead['id']}", headers=agent).json(),
+            lambda page: page["items"] and page["items"][0]["status"] == "READY",
+        )["items"][0]
+        pdf = client.get(f"/api/prospectus/{lead['id']}/{version['version']}/pdf", headers=agent)
+        text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "John" in text and all(name in text for name in names[:3])
 
-            mailbox = poll(lambda: client.get("/api/dev/mailbox", headers=agent).json()["items"],
-                           lambda items: any("john.smith@example.com" in " ".join(i["recipients"]) for i in items))
-            message = next(i for i in mailbox if "john.smith@example.com" in " ".join(i["recipients"]))
-            opened = client.get(f"/api/dev/mailbox/{message['id']}", headers=agent).json()
-            assert [a["filename"].endswith(".pdf") for a in opened["attachments"]] == [True]
+        mailbox = poll(
+            lambda: client.get("/api/dev/mailbox", headers=agent).json()["items"],
+            lambda items: any("john.smith@example.com" in " ".join(i["recipients"]) for i in items),
+        )
+        message = next(i for i in mailbox if "john.smith@example.com" in " ".join(i["recipients"]))
+        opened = client.get(f"/api/dev/mailbox/{message['id']}", headers=agent).json()
+        assert [a["filename"].endswith(".pdf") for a in opened["attachments"]] == [True]
 
-            timeline = poll(
-                lambda: client.get(f"/api/leads/{lead['id']}/activities",
-                                   params={"order": "asc", "page_size": 100}, headers=agent).json()["items"],
-                lambda items: "EMAIL" in {a["type"] for a in items})
-            kinds = {a["type"] for a in timeline}
-            assert {"CALL", "NEEDS", "RECOMMENDATION", "PROSPECTUS", "EMAIL"} <= kinds, kinds
-            assert client.get(f"/api/leads/{lead['id']}", headers=agent).json()["status"] == "PROPOSAL_SENT"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            rest, _ = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            rest, _ = process.communicate()
-        output.append(rest)
-    assert process.returncode == 0, "".join(output)[-5000:]
+        timeline = poll(
+            lambda: client.get(
+                f"/api/leads/{lead['id']}/activities",
+                params={"order": "asc", "page_size": 100},
+                headers=agent,
+            ).json()["items"],
+            lambda items: "EMAIL" in {a["type"] for a in items},
+        )
+        kinds = {a["type"] for a in timeline}
+        assert {"CALL", "NEEDS", "RECOMMENDATION", "PROSPECTUS", "EMAIL"} <= kinds, kinds
+        assert client.get(f"/api/leads/{lead['id']}", headers=agent).json()["status"] == "PROPOSAL_SENT"
