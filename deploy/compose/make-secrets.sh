@@ -6,6 +6,7 @@
 #   jwt_public.pem    its public key (SPKI PEM): every service verifies tokens with it
 #   settings.key      Fernet key: encrypts secrets in the gateway's admin settings at rest
 #   unsubscribe.key   Fernet-format random key: signs the mailer's unsubscribe links
+#   voice_signing.key random key: signs voice-bridge's per-call media tokens and callback links
 #   db_password       password of the `parley` database user (PostgreSQL and the MariaDB profile)
 #
 # Needs openssl (python3 is used only if openssl cannot write Ed25519 keys). Nothing here is ever
@@ -62,6 +63,11 @@ fi
 if needed unsubscribe.key; then
   fernet_key >"$dir/unsubscribe.key"
   publish "$dir/unsubscribe.key"
+fi
+
+if needed voice_signing.key; then
+  fernet_key >"$dir/voice_signing.key"
+  publish "$dir/voice_signing.key"
 fi
 
 if needed db_password; then
