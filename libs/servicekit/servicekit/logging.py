@@ -91,8 +91,25 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ign
         pass
 
 
+class _IdlePullTimeoutFilter(logging.Filter):
+    """Drops FastStream's report of an idle pull fetch timing out.
+
+    FastStream 0.7 suppresses `nats.errors.TimeoutError` around its pull `fetch`, but nats-py raises the
+    plain `asyncio.TimeoutError` when no message arrived in time; FastStream's supervisor then logs an
+    ERROR with a traceback and restarts the fetch loop. Nothing failed and nothing is lost, so the
+    record would only teach operators to ignore tracebacks.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("faststream") or not record.exc_info:
+            return True
+        error = record.exc_info[1]
+        return not (type(error) is TimeoutError and "raised an exception, retrying" in record.getMessage())
+
+
 def configure_logging(service: str, level: str = "INFO", json_output: bool = True) -> None:
     handler = _StderrHandler()
+    handler.addFilter(_IdlePullTimeoutFilter())
     handler.setFormatter(
         JsonFormatter(service)
         if json_output
@@ -103,3 +120,10 @@ def configure_logging(service: str, level: str = "INFO", json_output: bool = Tru
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "aiosqlite", "faststream"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # FastStream gives its logger a handler of its own and stops propagation when it is imported, which
+    # would send its records around our formatter, redaction and filters: route them through ours.
+    import faststream  # noqa: F401  (its import is what configures that logger)
+
+    faststream_logger = logging.getLogger("faststream")
+    faststream_logger.handlers.clear()
+    faststream_logger.propagate = True

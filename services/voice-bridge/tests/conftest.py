@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ AGENT_ID = uuid.uuid4()
 AGENT2_ID = uuid.uuid4()
 
 E = TypeVar("E", bound=Event)
+VoiceSettingsFactory = Callable[..., Awaitable[VoiceBridgeSettings]]
 
 
 def lead_snapshot(**overrides: Any) -> LeadSnapshot:
@@ -112,19 +113,29 @@ class VoiceApp:
 
 
 @pytest.fixture
-async def voice_app(make_database, nats_url, bus_namespace, jwt_keys) -> AsyncIterator[VoiceApp]:
-    settings = VoiceBridgeSettings(
-        database_url=await make_database("voice"),
-        nats_url=nats_url,
-        bus_namespace=bus_namespace,
-        jwt_public_key=jwt_keys.public_pem,
-        auto_migrate=True,
-        outbox_poll_seconds=0.05,
-        bus_backoff_seconds=[0.05],
-        log_json=True,
-        lookup_timeout_seconds=2,
-        tool_timeout_seconds=4,
-    )
-    app = create_app(definition, settings)
+async def voice_settings(make_database, nats_url, bus_namespace, jwt_keys) -> VoiceSettingsFactory:
+    """Settings for a voice-bridge under test on its own database and bus namespace, fast polling."""
+
+    async def make(**overrides: Any) -> VoiceBridgeSettings:
+        defaults: dict[str, Any] = {
+            "database_url": await make_database("voice"),
+            "nats_url": nats_url,
+            "bus_namespace": bus_namespace,
+            "jwt_public_key": jwt_keys.public_pem,
+            "auto_migrate": True,
+            "outbox_poll_seconds": 0.05,
+            "bus_backoff_seconds": [0.05],
+            "log_json": True,
+            "lookup_timeout_seconds": 2,
+            "tool_timeout_seconds": 4,
+        }
+        return VoiceBridgeSettings(**(defaults | overrides))
+
+    return make
+
+
+@pytest.fixture
+async def voice_app(voice_settings: VoiceSettingsFactory, jwt_keys: KeyPair) -> AsyncIterator[VoiceApp]:
+    app = create_app(definition, await voice_settings())
     async with running(app) as client:
         yield VoiceApp(client, app.state.runtime, jwt_keys)

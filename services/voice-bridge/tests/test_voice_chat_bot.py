@@ -40,7 +40,7 @@ from voice_bridge.main import definition
 from voice_bridge.settings import VoiceBridgeSettings
 from voice_bridge.testing.recording_ports import ScriptedToolBackend
 
-from .conftest import VoiceApp, lead_snapshot
+from .conftest import VoiceApp, VoiceSettingsFactory, lead_snapshot
 from .test_voice_bridge_service import fake_rag, say, start
 
 KEY = "sk-parley-voice-test"
@@ -55,20 +55,10 @@ def chat() -> Iterator[FakeOpenAIChat]:
 
 @pytest.fixture
 async def keyed_app(
-    make_database: Any, nats_url: str, bus_namespace: str, jwt_keys: Any, chat: FakeOpenAIChat
+    voice_settings: VoiceSettingsFactory, jwt_keys: Any, chat: FakeOpenAIChat
 ) -> AsyncIterator[VoiceApp]:
     """The service with OPENAI_API_KEY set, its base URL the fake's (otherwise `voice_app`'s settings)."""
-    settings = VoiceBridgeSettings(
-        database_url=await make_database("voice"),
-        nats_url=nats_url,
-        bus_namespace=bus_namespace,
-        jwt_public_key=jwt_keys.public_pem,
-        auto_migrate=True,
-        outbox_poll_seconds=0.05,
-        bus_backoff_seconds=[0.05],
-        log_json=True,
-        lookup_timeout_seconds=2,
-        tool_timeout_seconds=4,
+    settings = await voice_settings(
         openai_api_key=KEY,
         openai_base_url=chat.base_url,
         openai_text_model="gpt-test-mini",

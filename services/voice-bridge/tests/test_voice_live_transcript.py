@@ -17,38 +17,27 @@ import pytest
 from parley_contracts import TranscriptLine
 from servicekit.app import create_app
 from servicekit.auth import ACCESS_COOKIE, Role
-from servicekit.testing.keys import mint_token
+from servicekit.testing.keys import KeyPair, mint_token
 from servicekit.testing.plugin import serving
 from voice_bridge.adapters import repository as repo
 from voice_bridge.adapters.repository import StoredLine
 from voice_bridge.context import transcript_hub_of
 from voice_bridge.main import definition
-from voice_bridge.settings import VoiceBridgeSettings
 from voice_bridge.transcript_hub import CallFinished, FollowerTooSlow, TranscriptHub
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import ADMIN_ID, AGENT_ID, VoiceApp
+from .conftest import ADMIN_ID, AGENT_ID, VoiceApp, VoiceSettingsFactory
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def live_app(make_database, nats_url, bus_namespace, jwt_keys) -> AsyncIterator[tuple[VoiceApp, str]]:
+async def live_app(
+    voice_settings: VoiceSettingsFactory, jwt_keys: KeyPair
+) -> AsyncIterator[tuple[VoiceApp, str]]:
     """The voice-bridge served by uvicorn (websockets need a real server); yields the app and ws:// base."""
-    settings = VoiceBridgeSettings(
-        database_url=await make_database("voice"),
-        nats_url=nats_url,
-        bus_namespace=bus_namespace,
-        jwt_public_key=jwt_keys.public_pem,
-        auto_migrate=True,
-        outbox_poll_seconds=0.05,
-        bus_backoff_seconds=[0.05],
-        log_json=True,
-        lookup_timeout_seconds=2,
-        tool_timeout_seconds=4,
-    )
-    app = create_app(definition, settings)
+    app = create_app(definition, await voice_settings())
     async with serving(app) as base, httpx.AsyncClient(base_url=base, trust_env=False) as client:
         yield VoiceApp(client, app.state.runtime, jwt_keys), base.replace("http://", "ws://", 1)
 

@@ -25,6 +25,7 @@ import pytest
 from parley_contracts import (
     CallEnded,
     CallOutcome,
+    CallRequested,
     CallStarted,
     CallStatusChanged,
     ConsentFlags,
@@ -38,16 +39,16 @@ from pydantic import SecretStr
 from servicekit.app import create_app
 from servicekit.bus import wait_for
 from servicekit.nats_server import free_port
+from servicekit.testing.keys import KeyPair
 from servicekit.testing.plugin import serving
 from twilio.request_validator import RequestValidator
 from voice_bridge.adapters import repository as repo
 from voice_bridge.main import definition
-from voice_bridge.settings import VoiceBridgeSettings
 from voice_bridge.testing.fake_realtime import AudioReply, FakeRealtimeServer, FunctionCallReply
 from voice_bridge.testing.fake_twilio import FakeTwilioMediaClient
 from voice_bridge.testing.twilio_rest_fake import FakeCall, FakeTwilioRest
 
-from .conftest import VoiceApp
+from .conftest import VoiceApp, VoiceSettingsFactory
 
 pytestmark = pytest.mark.integration
 
@@ -113,26 +114,16 @@ def stream_token(twiml: str) -> str:
 
 
 @pytest.fixture
-async def phone(make_database, nats_url, bus_namespace, jwt_keys) -> AsyncIterator[PhoneRig]:
+async def phone(voice_settings: VoiceSettingsFactory, jwt_keys: KeyPair) -> AsyncIterator[PhoneRig]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     async with FakeTwilioRest() as twilio, FakeRealtimeServer(replies=[AudioReply(GREETING)]) as realtime:
-        settings = VoiceBridgeSettings(
-            database_url=await make_database("voicephone"),
-            nats_url=nats_url,
-            bus_namespace=bus_namespace,
-            jwt_public_key=jwt_keys.public_pem,
-            auto_migrate=True,
-            outbox_poll_seconds=0.05,
-            bus_backoff_seconds=[0.05],
-            log_json=True,
-            lookup_timeout_seconds=2,
-            tool_timeout_seconds=4,
+        settings = await voice_settings(
             twilio_account_sid=twilio.account_sid,
             twilio_auth_token=SecretStr(twilio.auth_token),
             twilio_from_number=OUR_NUMBER,
             twilio_api_base_url=twilio.base_url,
-            public_base_url=base_url,
+            twilio_webhook_base_url=base_url,
             voice_signing_secrets=[SecretStr("phone-test-signing-secret-0123456789")],
             openai_api_key=SecretStr(realtime.api_key),
             openai_base_url=realtime.http_base_url,
@@ -140,6 +131,14 @@ async def phone(make_database, nats_url, bus_namespace, jwt_keys) -> AsyncIterat
             calling_hours_start="00:00",
             calling_hours_end="24:00",
             final_status_wait_seconds=2,
+            realtime_token_prices={
+                "text_input": 4,
+                "cached_text_input": 0.4,
+                "audio_input": 32,
+                "cached_audio_input": 0.4,
+                "text_output": 16,
+                "audio_output": 64,
+            },
         )
         app = create_app(definition, settings)
         async with serving(app, port=port) as url, httpx.AsyncClient(base_url=url, timeout=20) as client:
@@ -200,6 +199,9 @@ async def test_answered_call_relays_audio_runs_tools_and_ends_with_the_transcrip
 
     stored = await phone.app.client.get(f"/api/voice/sessions/{session['id']}", headers=phone.app.agent)
     assert stored.json()["status"] == "ENDED" and stored.json()["outcome"] == "ANSWERED"
+    # Usage summed from every `response.done`, priced with the configured table.
+    assert stored.json()["usage"]["responses"] >= 3 and stored.json()["usage"]["output_audio_tokens"] > 0
+    assert stored.json()["estimated_cost_usd"] > 0
     transcript = await phone.app.client.get(
         f"/api/voice/sessions/{session['id']}/transcript", headers=phone.app.agent
     )
@@ -338,3 +340,28 @@ async def test_consent_and_calling_hours_are_enforced_before_dialing(phone: Phon
     assert phone.twilio.calls == {}
     async with phone.app.runtime.db.session() as db:
         assert await repo.get_session(db, uuid.uuid4()) is None
+
+
+async def test_the_schedulers_call_request_rings_the_lead_once_and_reports_back(phone: PhoneRig) -> None:
+    lead = await phone.app.create_lead()
+    request = CallRequested(task_id=uuid.uuid4(), lead_id=lead.id, assigned_agent_id=lead.assigned_agent_id)
+    await phone.app.runtime.bus.publish_now(request)
+    await phone.app.handled(request)
+
+    async def placed() -> bool:
+        return len(phone.twilio.calls) == 1
+
+    assert await wait_for(placed, timeout=10)
+    [call] = phone.twilio.calls.values()
+    assert call.to == lead.phone
+    # A redelivered request (same event id) does not ring the lead again.
+    await phone.app.runtime.bus.publish_now(request)
+    await phone.twilio.send_status(call.sid, "busy")
+
+    async def reported() -> bool:
+        return any(e.task_id == request.task_id for e in await phone.app.events(CallEnded))
+
+    assert await wait_for(reported, timeout=10)
+    ended = next(e for e in await phone.app.events(CallEnded) if e.task_id == request.task_id)
+    assert ended.outcome is CallOutcome.BUSY and ended.lead_id == lead.id
+    assert len(phone.twilio.calls) == 1

@@ -13,6 +13,7 @@ from servicekit.runtime import ServiceDefinition, ServiceRuntime
 
 from .adapters.tables import inbox, metadata, outbox
 from .adapters.twilio_rest import TwilioRestTelephony
+from .api.persona_routes import router as persona_router
 from .api.routes import router
 from .api.twilio_routes import router as twilio_router
 from .context import VOICE_CALLS
@@ -47,7 +48,13 @@ def phone_line(runtime: ServiceRuntime, settings: VoiceBridgeSettings, calls: Vo
         websocket_base_url=settings.openai_websocket_base_url,
     )
     return PhoneCalls(
-        runtime, settings, telephony=telephony, openai=openai, tools=calls.backend, hub=calls.hub
+        runtime,
+        settings,
+        telephony=telephony,
+        openai=openai,
+        tools=calls.backend,
+        hub=calls.hub,
+        persona_for=calls.persona_for,
     )
 
 
@@ -67,7 +74,7 @@ definition = ServiceDefinition(
     outbox=outbox,
     inbox=inbox,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, twilio_router],
+    routers=[router, persona_router, twilio_router],
     handlers=handlers,
     on_startup=[install],
     on_shutdown=[hang_up_live_calls],

@@ -53,7 +53,7 @@ from .domain.call_state import AmdAction, CallPhase, CallProgress, final_outcome
 from .domain.callback_links import CallbackLinks
 from .domain.calling_hours import within_calling_hours
 from .domain.media_tokens import MediaStreamTokens
-from .domain.persona import DEFAULT_PERSONA, Persona, first_name_of
+from .domain.persona import DEFAULT_PERSONA, Persona, PersonaLookup, built_in_persona, first_name_of
 from .domain.ports import EventLogEntry, ToolBackend
 from .domain.prompt import MAX_PREVIOUS_CALLS, PreviousCall, build_instructions
 from .domain.signed_tokens import TokenRejected
@@ -96,6 +96,7 @@ class LiveCall:
     lead: LeadRecord
     direction: CallDirection
     bridge: CallBridge
+    persona: Persona = DEFAULT_PERSONA  # the persona the call was started with
     progress: CallProgress = field(default_factory=CallProgress)
     call_sid: str | None = None
     connected: bool = False  # answered (status) or streaming: `call.started` was announced
@@ -127,21 +128,22 @@ class PhoneCalls:
         openai: AsyncOpenAI,
         tools: ToolBackend,
         hub: TranscriptHub,
-        persona: Persona = DEFAULT_PERSONA,
+        persona_for: PersonaLookup = built_in_persona,
     ) -> None:
         if not settings.phone_enabled:
             raise ValueError("phone calls need Twilio, OpenAI, a public URL and signing secrets configured")
-        assert settings.public_base_url and settings.twilio_auth_token and settings.twilio_from_number
+        assert settings.twilio_webhook_base_url and settings.twilio_auth_token and settings.twilio_from_number
         self.runtime = runtime
         self.settings = settings
         self.telephony = telephony
-        self.persona = persona
+        # Each call's persona, resolved as it starts: a stored one by id, or the current default for None.
+        self.persona_for = persona_for
         self._openai = openai
         self._tools = tools
         self._hub = hub
         self._journal = DatabaseCallJournal(runtime, hub.publish_lines)
         signing = [secret.get_secret_value().encode() for secret in settings.voice_signing_secrets]
-        self.urls = PublicUrls(settings.public_base_url)
+        self.urls = PublicUrls(settings.twilio_webhook_base_url)
         webhook_tokens = [t.get_secret_value() for t in settings.twilio_webhook_auth_tokens] or [
             settings.twilio_auth_token.get_secret_value()
         ]
@@ -179,23 +181,18 @@ class PhoneCalls:
             )
         return None
 
-    async def start(self, principal: Principal, lead: LeadRecord) -> VoiceSession:
+    async def start(
+        self, principal: Principal, lead: LeadRecord, persona_id: uuid.UUID | None = None
+    ) -> VoiceSession:
         """POST /sessions with mode "phone": refuse or ring the lead; returns the DIALING session."""
         if (refused := self.refusal(lead)) is not None:
             raise refused.as_problem()
+        chosen = await self.persona_for(persona_id)
         session_id = uuid.uuid4()
         async with self.runtime.unit_of_work() as uow:
-            await repo.insert_session(
-                uow.session,
-                session_id=session_id,
-                lead=lead,
-                mode="phone",
-                status=SessionStatus.DIALING,
-                now=utcnow(),
-                created_by=principal.user_id,
-            )
+            await _insert_dialing(uow, session_id, lead, created_by=principal.user_id, persona_id=chosen.id)
         try:
-            await self._place(session_id, lead, task_id=None)
+            await self._place(session_id, lead, task_id=None, persona=chosen.persona)
         except TelephonyError as error:
             raise ServiceUnavailable(
                 f"the call could not be placed: {error}", code="telephony_error"
@@ -210,19 +207,14 @@ class PhoneCalls:
     ) -> None:
         """call.requested for a phone call: the DIALING session is written in the handler's transaction
         and the call placed once that has committed, so the inbox keeps a redelivery from ringing twice."""
-        await repo.insert_session(
-            uow.session,
-            session_id=session_id,
-            lead=lead,
-            mode="phone",
-            status=SessionStatus.DIALING,
-            now=utcnow(),
-            task_id=task_id,
+        chosen = await self.persona_for(None)
+        await _insert_dialing(uow, session_id, lead, task_id=task_id, persona_id=chosen.id)
+        self._spawn(
+            self._place_when_committed(session_id, lead, task_id, chosen.persona), f"place-{session_id}"
         )
-        self._spawn(self._place_when_committed(session_id, lead, task_id), f"place-{session_id}")
 
     async def _place_when_committed(
-        self, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None
+        self, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None, persona: Persona
     ) -> None:
         for _ in range(200):
             async with self.runtime.db.session() as session:
@@ -232,10 +224,12 @@ class PhoneCalls:
         else:
             return  # the handler's transaction rolled back: the request will be redelivered
         with contextlib.suppress(TelephonyError):  # recorded as a FAILED call by `_place`
-            await self._place(session_id, lead, task_id=task_id)
+            await self._place(session_id, lead, task_id=task_id, persona=persona)
 
-    async def _place(self, session_id: uuid.UUID, lead: LeadRecord, *, task_id: uuid.UUID | None) -> None:
-        live = self._open_call(session_id, lead, "outbound", task_id)
+    async def _place(
+        self, session_id: uuid.UUID, lead: LeadRecord, *, task_id: uuid.UUID | None, persona: Persona
+    ) -> None:
+        live = self._open_call(session_id, lead, "outbound", task_id, persona)
         assert lead.snapshot.phone is not None
         outbound = OutboundCall(
             to=lead.snapshot.phone,
@@ -263,6 +257,7 @@ class PhoneCalls:
         lead: LeadRecord,
         direction: CallDirection,
         task_id: uuid.UUID | None,
+        persona: Persona,
         instructions: str | None = None,
     ) -> LiveCall:
         """Take a line, create the bridge and open its Realtime session while the phone rings."""
@@ -276,19 +271,21 @@ class PhoneCalls:
         )
         config = RealtimeSessionConfig(
             model=self.settings.openai_realtime_model,
-            instructions=instructions or build_instructions(self.persona, lead.snapshot, now=utcnow()),
-            voice=self.persona.voice,
+            instructions=instructions or build_instructions(persona, lead.snapshot, now=utcnow()),
+            voice=persona.voice,
             transcription_model=self.settings.openai_transcription_model,
-            transcription_language=self.persona.language.split("-")[0],
+            transcription_language=persona.language.split("-")[0],
         )
         bridge = CallBridge(
             context,
             RealtimeConnector(self._openai, config),
             self._tools,
             self._journal,
-            BridgeSettings(tool_timeout_s=self.settings.tool_timeout_seconds),
+            BridgeSettings(
+                tool_timeout_s=self.settings.tool_timeout_seconds, prices=self.settings.realtime_token_prices
+            ),
         )
-        live = LiveCall(context, lead, direction, bridge)
+        live = LiveCall(context, lead, direction, bridge, persona)
         self._calls[session_id] = live
         self._slots.add(session_id)
         self._spawn(self._prewarm(live), f"prewarm-{session_id}")
@@ -424,27 +421,8 @@ class PhoneCalls:
             if current.status is SessionStatus.ENDED:
                 return True  # a late or repeated callback for a finished call changes nothing
             progress = CallProgress()
-            if not progress.apply_status(raw_status).phase.terminal:
-                return True
-            outcome = progress.outcome or CallOutcome.FAILED
-            await repo.update_session(
-                uow.session,
-                call_id,
-                status=SessionStatus.ENDED,
-                ended_at=utcnow(),
-                outcome=outcome,
-                end_reason="the voice service restarted during the call",
-            )
-            await uow.emit(
-                CallEnded(
-                    call_id=call_id,
-                    lead_id=current.lead_id,
-                    assigned_agent_id=current.agent_id,
-                    task_id=current.task_id,
-                    mode="phone",
-                    outcome=outcome,
-                )
-            )
+            if progress.apply_status(raw_status).phase.terminal:
+                await _end_orphan(uow, current, progress.outcome or CallOutcome.FAILED)
         return True
 
     async def on_amd(self, call_id: uuid.UUID, form: Mapping[str, str]) -> bool:
@@ -481,12 +459,12 @@ class PhoneCalls:
             return
         link = await self.callback_links.issue(live.context.lead_id)
         message = voicemail_message(
-            self.persona,
+            live.persona,
             first_name=first_name_of(live.lead.snapshot.name),
             callback_number=self._from_number,
             callback_short_url=link.short_url,
         )
-        twiml = say_and_hang_up_twiml(message, language=self.persona.language)
+        twiml = say_and_hang_up_twiml(message, language=live.persona.language)
         try:
             await self.telephony.play_voicemail(live.call_sid, twiml)
         except TelephonyError as error:  # includes the machine hanging up first
@@ -499,6 +477,7 @@ class PhoneCalls:
     async def on_inbound(self, form: Mapping[str, str]) -> str:
         """A call to our number: a known lead gets the bot with their history; anyone else a polite note."""
         caller, call_sid = form.get("From", ""), form.get("CallSid", "")
+        chosen = await self.persona_for(None)  # the default persona answers our number
         async with self.runtime.db.session() as session:
             lead = await repo.find_lead_by_phone(session, caller) if E164.match(caller) else None
             if lead is None or not call_sid or len(self._slots) >= self.settings.max_concurrent_calls:
@@ -514,9 +493,9 @@ class PhoneCalls:
                 needs = await repo.known_needs(session, lead.id)
         if lead is None:
             return say_and_hang_up_twiml(
-                f"Thank you for calling {self.persona.company}. We could not take your call right now; "
+                f"Thank you for calling {chosen.persona.company}. We could not take your call right now; "
                 "one of our team will call you back soon. Goodbye.",
-                language=self.persona.language,
+                language=chosen.persona.language,
             )
         session_id = uuid.uuid4()
         async with self.runtime.unit_of_work() as uow:
@@ -531,16 +510,17 @@ class PhoneCalls:
                 now=utcnow(),
                 direction="inbound",
                 twilio_call_sid=call_sid,
+                persona_id=chosen.id,
             )
         instructions = build_instructions(
-            self.persona,
+            chosen.persona,
             lead.snapshot,
             now=utcnow(),
             direction="inbound",
             previous_calls=previous,
             known_needs=needs,
         )
-        live = self._open_call(session_id, lead, "inbound", None, instructions)
+        live = self._open_call(session_id, lead, "inbound", None, chosen.persona, instructions)
         live.call_sid = call_sid
         self._spawn(self._supervise(live), f"call-{session_id}")
         return inbound_answer_twiml(self.urls.media_stream(), self.tokens.issue(session_id))
@@ -619,24 +599,7 @@ class PhoneCalls:
                 with contextlib.suppress(TelephonyError):
                     await self.telephony.hang_up(orphan.twilio_call_sid)
             async with self.runtime.unit_of_work() as uow:
-                await repo.update_session(
-                    uow.session,
-                    orphan.id,
-                    status=SessionStatus.ENDED,
-                    ended_at=utcnow(),
-                    outcome=CallOutcome.FAILED,
-                    end_reason="the voice service restarted during the call",
-                )
-                await uow.emit(
-                    CallEnded(
-                        call_id=orphan.id,
-                        lead_id=orphan.lead_id,
-                        assigned_agent_id=orphan.agent_id,
-                        task_id=orphan.task_id,
-                        mode="phone",
-                        outcome=CallOutcome.FAILED,
-                    )
-                )
+                await _end_orphan(uow, orphan, CallOutcome.FAILED)
 
     async def aclose(self) -> None:
         """Shutdown: hang up every live call and record it, then stop background work."""
@@ -657,6 +620,50 @@ class PhoneCalls:
 
 
 CALLBACK_LINK_PATH = "/callback"
+
+
+async def _insert_dialing(
+    uow: UnitOfWork,
+    session_id: uuid.UUID,
+    lead: LeadRecord,
+    *,
+    task_id: uuid.UUID | None = None,
+    created_by: uuid.UUID | None = None,
+    persona_id: uuid.UUID | None = None,
+) -> None:
+    await repo.insert_session(
+        uow.session,
+        session_id=session_id,
+        lead=lead,
+        mode="phone",
+        status=SessionStatus.DIALING,
+        now=utcnow(),
+        task_id=task_id,
+        created_by=created_by,
+        persona_id=persona_id,
+    )
+
+
+async def _end_orphan(uow: UnitOfWork, orphan: VoiceSession, outcome: CallOutcome) -> None:
+    """End a call no process carries any more (its bridge died with a previous process)."""
+    await repo.update_session(
+        uow.session,
+        orphan.id,
+        status=SessionStatus.ENDED,
+        ended_at=utcnow(),
+        outcome=outcome,
+        end_reason="the voice service restarted during the call",
+    )
+    await uow.emit(
+        CallEnded(
+            call_id=orphan.id,
+            lead_id=orphan.lead_id,
+            assigned_agent_id=orphan.agent_id,
+            task_id=orphan.task_id,
+            mode="phone",
+            outcome=outcome,
+        )
+    )
 
 
 async def _first_of(*waits: Awaitable[Any]) -> None:

@@ -26,12 +26,14 @@ from servicekit.messaging import UnitOfWork
 from servicekit.runtime import ServiceRuntime
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import persona_service
 from .adapters import repository as repo
 from .adapters.bus_tools import BusToolBackend
 from .adapters.chat_bot import SimulatedBots
 from .adapters.repository import LeadRecord, SessionStatus, StoredLine, VoiceSession
 from .domain.call import CallContext, EndReason, decide_outcome
 from .domain.dialogue import BotTurn, SimulatedBot
+from .domain.persona import ChosenPersona, Persona
 from .domain.ports import EventLogEntry
 from .domain.tools import EndCallRequested, ToolRunner
 from .phone_calls import PhoneCalls
@@ -140,23 +142,33 @@ class VoiceCalls:
         """Makes simulated calls' bots; they share the text model's configuration and client."""
         return SimulatedBots(self.settings, self.runtime.bus)
 
-    def _rehearsal(self, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None) -> Rehearsal:
+    def _rehearsal(
+        self, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None, persona: Persona
+    ) -> Rehearsal:
         call = self._context(session_id, lead, task_id)
         runner = ToolRunner(self.backend, call, timeout_s=self.settings.tool_timeout_seconds)
-        return Rehearsal(self.bots.make(lead.snapshot, runner, call_id=session_id), runner)
+        return Rehearsal(self.bots.make(lead.snapshot, runner, call_id=session_id, persona=persona), runner)
+
+    async def persona_for(self, persona_id: uuid.UUID | None) -> ChosenPersona:
+        """The persona a call starts with (`PersonaLookup`): the one named, else the current default.
+        A persona that does not exist is a 422 on `persona_id`."""
+        async with self.runtime.db.session() as session:
+            return await _chosen(session, persona_id)
 
     # -- API use cases ----------------------------------------------------------------------
 
     async def start(
-        self, principal: Principal, lead_id: uuid.UUID, mode: CallMode
+        self, principal: Principal, lead_id: uuid.UUID, mode: CallMode, persona_id: uuid.UUID | None = None
     ) -> tuple[VoiceSession, list[StoredLine]]:
-        """POST /sessions: a simulated call starts at once with the bot's opening."""
+        """POST /sessions: a simulated call starts at once with the bot's opening, in the persona named
+        (the default one otherwise)."""
         if mode == "phone":
-            return await self._start_phone(principal, lead_id), []
+            return await self._start_phone(principal, lead_id, persona_id), []
         async with self.runtime.unit_of_work() as uow:
             lead = await visible_lead(uow.session, principal, lead_id)
             if lead.dnd:
                 raise Conflict(f"lead {lead_id} asked not to be called (do not call)", code="lead_dnd")
+            chosen = await _chosen(uow.session, persona_id)
             session_id = uuid.uuid4()
             now = utcnow()
             await repo.insert_session(
@@ -167,8 +179,9 @@ class VoiceCalls:
                 status=SessionStatus.ACTIVE,
                 now=now,
                 created_by=principal.user_id,
+                persona_id=chosen.id,
             )
-            rehearsal = self._rehearsal(session_id, lead, None)
+            rehearsal = self._rehearsal(session_id, lead, None, chosen.persona)
             lines = await self._begin(uow, rehearsal, session_id, lead, None, now)
             created = await repo.get_session(uow.session, session_id)
         assert created is not None
@@ -216,14 +229,16 @@ class VoiceCalls:
         assert updated is not None
         return updated, [*opening, *said, *bot], performed.text
 
-    async def _start_phone(self, principal: Principal, lead_id: uuid.UUID) -> VoiceSession:
+    async def _start_phone(
+        self, principal: Principal, lead_id: uuid.UUID, persona_id: uuid.UUID | None
+    ) -> VoiceSession:
         async with self.runtime.db.session() as session:
             lead = await visible_lead(session, principal, lead_id)
         if lead.dnd:  # consent is refused first, also where no phone line is configured
             raise Conflict(f"lead {lead_id} asked not to be called (do not call)", code="lead_dnd")
         if self.phone is None:
             raise ServiceUnavailable(PHONE_UNAVAILABLE)
-        return await self.phone.start(principal, lead)
+        return await self.phone.start(principal, lead, persona_id)
 
     async def stop(self, principal: Principal, session_id: uuid.UUID) -> VoiceSession:
         """POST /sessions/{id}/stop: end the call now (stopping an ended call changes nothing). A live
@@ -327,8 +342,14 @@ class VoiceCalls:
             if lead.dnd:
                 raise Conflict(f"lead {lead.id} asked not to be called (do not call)", code="lead_dnd")
             now = utcnow()
-            await repo.update_session(uow.session, session_id, status=SessionStatus.ACTIVE, started_at=now)
-            rehearsal = self._rehearsal(session_id, lead, current.task_id)
+            # A scheduled rehearsal names no persona: the default one as it starts (recorded with it).
+            chosen = await persona_service.choose(uow.session, current.persona_id)
+            if chosen is None:  # the persona it named was deleted meanwhile
+                chosen = await _chosen(uow.session, None)
+            await repo.update_session(
+                uow.session, session_id, status=SessionStatus.ACTIVE, started_at=now, persona_id=chosen.id
+            )
+            rehearsal = self._rehearsal(session_id, lead, current.task_id, chosen.persona)
             lines = await self._begin(uow, rehearsal, session_id, lead, current.task_id, now)
         self._rehearsals[session_id] = rehearsal
         self.hub.publish_lines(session_id, lines)
@@ -397,6 +418,14 @@ class VoiceCalls:
                 email_permission=current.email_saved is not None,
             )
         )
+
+
+async def _chosen(session: AsyncSession, persona_id: uuid.UUID | None) -> ChosenPersona:
+    chosen = await persona_service.choose(session, persona_id)
+    if chosen is None:
+        assert persona_id is not None  # without an id, the built-in persona at least
+        raise persona_service.unknown_persona(persona_id)
+    return chosen
 
 
 def _line(speaker: str, text: str, at: datetime | None = None) -> TranscriptLine:

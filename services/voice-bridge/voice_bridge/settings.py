@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from servicekit.settings import ServiceSettings
+
+from .domain.usage import TokenPrices
 
 
 class VoiceBridgeSettings(ServiceSettings):
@@ -38,18 +42,24 @@ class VoiceBridgeSettings(ServiceSettings):
     twilio_webhook_auth_tokens: list[SecretStr] = Field(default_factory=list)
     twilio_from_number: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
     twilio_api_base_url: str = "https://api.twilio.com"
-    # Where Twilio reaches this service (webhooks, the media websocket), e.g. https://voice.example.com.
-    public_base_url: str | None = None
+    # Where Twilio reaches this service (webhooks, the media websocket), e.g. https://voice.example.com:
+    # route `/twilio/*` and `/callback/*` there. Signatures are checked against this URL, not the request's.
+    twilio_webhook_base_url: str | None = None
     # Where the voicemail's callback link points (the console's callback page); defaults to the public URL.
     callback_link_base_url: str | None = None
     # Signs per-call media-stream tokens and voicemail callback links. Several: the first signs, all verify.
     voice_signing_secrets: list[SecretStr] = Field(default_factory=list)
+    # Or a file with one secret per line (compose and Kubernetes secret files), read at start-up.
+    voice_signing_secret_file: Path | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     # The Realtime websocket's base URL when it is not derived from `openai_base_url` (a proxy, a fake).
     openai_websocket_base_url: str | None = None
     openai_realtime_model: str = "gpt-realtime"
     openai_transcription_model: str = "gpt-4o-mini-transcribe"
+    # USD per million tokens of the Realtime model, for each call's estimated cost (prices change, so
+    # the operator sets them; unset: usage is stored, cost is not). JSON: {"text_input": 4, ...}.
+    realtime_token_prices: TokenPrices | None = None
     # Calls this process bridges at once; more are refused (the scheduler retries them later).
     max_concurrent_calls: int = Field(default=50, ge=1, le=1000)
     ring_timeout_seconds: int = Field(default=30, ge=5, le=600)
@@ -60,13 +70,36 @@ class VoiceBridgeSettings(ServiceSettings):
     calling_hours_start: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     calling_hours_end: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
+    @field_validator(
+        "twilio_account_sid",
+        "twilio_api_key_sid",
+        "twilio_from_number",
+        "twilio_webhook_base_url",
+        "callback_link_base_url",
+        "openai_base_url",
+        "openai_websocket_base_url",
+        "voice_signing_secret_file",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # Compose and Kubernetes pass unset optional variables as empty strings.
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _secrets_from_file(self) -> VoiceBridgeSettings:
+        if self.voice_signing_secret_file is not None and not self.voice_signing_secrets:
+            lines = self.voice_signing_secret_file.read_text().splitlines()
+            self.voice_signing_secrets = [SecretStr(line.strip()) for line in lines if line.strip()]
+        return self
+
     @property
     def phone_enabled(self) -> bool:
         return bool(
             self.twilio_account_sid
             and self.twilio_auth_token
             and self.twilio_from_number
-            and self.public_base_url
+            and self.twilio_webhook_base_url
             and self.openai_api_key
             and self.voice_signing_secrets
         )

@@ -458,5 +458,12 @@ class SimulatedBots:
     def __init__(self, settings: VoiceBridgeSettings, bus: Bus | None) -> None:
         self.models = TextModels(settings, bus)
 
-    def make(self, lead: LeadSnapshot, runner: ToolRunner, *, call_id: uuid.UUID) -> ChatBot:
-        return ChatBot(self.models, lead, runner, call_id=call_id)
+    def make(
+        self,
+        lead: LeadSnapshot,
+        runner: ToolRunner,
+        *,
+        call_id: uuid.UUID,
+        persona: Persona = DEFAULT_PERSONA,
+    ) -> ChatBot:
+        return ChatBot(self.models, lead, runner, call_id=call_id, persona=persona)

@@ -166,6 +166,8 @@ class VoiceSession:
     end_call_reason: EndCallReason | None
     usage: dict[str, Any] | None
     estimated_cost_usd: float | None
+    # The stored persona the call was made with; None: the built-in one (or not started yet).
+    persona_id: uuid.UUID | None = None
 
     @property
     def facts(self) -> CallFacts:
@@ -204,6 +206,7 @@ def _session(row: sa.RowMapping) -> VoiceSession:
         end_call_reason=EndCallReason(row["end_call_reason"]) if row["end_call_reason"] else None,
         usage=row["usage"],
         estimated_cost_usd=row["estimated_cost_usd"],
+        persona_id=_uuid_or_none(row["persona_id"]),
     )
 
 
@@ -219,6 +222,7 @@ async def insert_session(
     created_by: uuid.UUID | None = None,
     direction: CallDirection = "outbound",
     twilio_call_sid: str | None = None,
+    persona_id: uuid.UUID | None = None,
 ) -> None:
     await session.execute(
         sa.insert(voice_sessions).values(
@@ -234,6 +238,7 @@ async def insert_session(
             created_at=now,
             started_at=now if status is SessionStatus.ACTIVE else None,
             do_not_call=False,
+            persona_id=str(persona_id) if persona_id else None,
         )
     )
 
@@ -258,6 +263,8 @@ async def update_session(session: AsyncSession, session_id: uuid.UUID, **values:
     for key, value in list(values.items()):
         if isinstance(value, StrEnum):
             values[key] = value.value
+        elif isinstance(value, uuid.UUID):
+            values[key] = str(value)
     await session.execute(
         sa.update(voice_sessions).where(voice_sessions.c.id == str(session_id)).values(**values)
     )

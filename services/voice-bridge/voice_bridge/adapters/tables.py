@@ -52,7 +52,26 @@ voice_sessions = sa.Table(
     # Realtime usage (tokens by kind) and the estimated cost, from `response.done`.
     sa.Column("usage", sa.JSON, nullable=True),
     sa.Column("estimated_cost_usd", sa.Float, nullable=True),
+    # The stored persona the call was made with (None: the built-in default). No foreign key: deleting a
+    # persona keeps past calls attributable to its id.
+    sa.Column("persona_id", sa.String(36), nullable=True),
     sa.Index("ix_voice_sessions_lead_created", "lead_id", "created_at"),
+)
+
+# The bot's personas, edited by admins. At most one is the default (calls that name none use it); with
+# none stored or marked, the built-in `DEFAULT_PERSONA` is used.
+personas = sa.Table(
+    "personas",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    # How admins and agents pick it, unique (case-insensitively, checked by the service).
+    sa.Column("name", sa.String(80), nullable=False, unique=True),
+    # The validated `Persona` (greeting, tone, voice, language, questions...).
+    sa.Column("persona", sa.JSON, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(36), nullable=True),
 )
 
 transcript_lines = sa.Table(

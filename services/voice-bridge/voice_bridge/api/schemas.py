@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 from parley_contracts import CallMode, CallOutcome
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ..adapters.personas import StoredPersona
 from ..adapters.repository import SessionStatus, StoredLine, VoiceSession
+from ..domain.persona import ChosenPersona, Persona
 
 
 class SessionIn(BaseModel):
@@ -17,6 +19,10 @@ class SessionIn(BaseModel):
 
     lead_id: uuid.UUID
     mode: CallMode = "simulated"
+    persona_id: uuid.UUID | None = Field(
+        default=None,
+        description="The persona the bot uses (`/api/voice/personas`); the default one if left out.",
+    )
 
 
 class MessageIn(BaseModel):
@@ -44,6 +50,9 @@ class SessionOut(BaseModel):
     do_not_call: bool
     usage: dict[str, Any] | None
     estimated_cost_usd: float | None
+    persona_id: uuid.UUID | None = Field(
+        description="The stored persona the call was made with; null: the built-in persona, or not started yet."
+    )
 
     @classmethod
     def of(cls, session: VoiceSession) -> SessionOut:
@@ -66,6 +75,7 @@ class SessionOut(BaseModel):
             do_not_call=session.do_not_call,
             usage=session.usage,
             estimated_cost_usd=session.estimated_cost_usd,
+            persona_id=session.persona_id,
         )
 
 
@@ -92,3 +102,52 @@ class TurnOut(BaseModel):
 class TranscriptOut(BaseModel):
     session_id: uuid.UUID
     lines: list[LineOut]
+
+
+# -- personas ---------------------------------------------------------------------------------------
+
+PersonaName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+class PersonaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: PersonaName = Field(
+        description="How admins and agents pick the persona, unique (case-insensitively). What the bot calls "
+        "itself is `persona.name`."
+    )
+    persona: Persona
+
+
+class PersonaOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    persona: Persona
+    is_default: bool = Field(description="Calls that name no persona use this one.")
+    created_at: datetime
+    updated_at: datetime
+    updated_by: uuid.UUID | None
+
+    @classmethod
+    def of(cls, stored: StoredPersona) -> PersonaOut:
+        return cls(
+            id=stored.id,
+            name=stored.name,
+            persona=stored.persona,
+            is_default=stored.is_default,
+            created_at=stored.created_at,
+            updated_at=stored.updated_at,
+            updated_by=stored.updated_by,
+        )
+
+
+class DefaultPersonaOut(BaseModel):
+    """The persona calls that name none are made with now."""
+
+    id: uuid.UUID | None = Field(description="null: no persona is marked default, the built-in one is used.")
+    built_in: bool
+    persona: Persona
+
+    @classmethod
+    def of(cls, chosen: ChosenPersona) -> DefaultPersonaOut:
+        return cls(id=chosen.id, built_in=chosen.id is None, persona=chosen.persona)

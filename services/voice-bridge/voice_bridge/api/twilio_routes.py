@@ -64,30 +64,28 @@ def _call_id(request: Request) -> uuid.UUID:
         raise Forbidden("not a call of ours") from None
 
 
-@router.post(STATUS_CALLBACK_PATH, status_code=status.HTTP_204_NO_CONTENT)
-async def status_callback(request: Request, runtime: Runtime) -> Response:
+async def _call_callback(request: Request, runtime: ServiceRuntime, kind: str) -> Response:
+    """A status or AMD callback about one of our calls (its id is in the signed URL's query)."""
     phone = _phone(runtime)
     form = await _signed_form(request, phone)
+    apply = phone.on_status if kind == "status" else phone.on_amd
     try:
-        known = await phone.on_status(_call_id(request), form)
+        known = await apply(_call_id(request), form)
     except UnknownCallStatus as error:
         raise BadRequest(str(error)) from error
     if not known:
         raise Forbidden("not a call of ours")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(STATUS_CALLBACK_PATH, status_code=status.HTTP_204_NO_CONTENT)
+async def status_callback(request: Request, runtime: Runtime) -> Response:
+    return await _call_callback(request, runtime, "status")
 
 
 @router.post(AMD_CALLBACK_PATH, status_code=status.HTTP_204_NO_CONTENT)
 async def amd_callback(request: Request, runtime: Runtime) -> Response:
-    phone = _phone(runtime)
-    form = await _signed_form(request, phone)
-    try:
-        known = await phone.on_amd(_call_id(request), form)
-    except UnknownCallStatus as error:
-        raise BadRequest(str(error)) from error
-    if not known:
-        raise Forbidden("not a call of ours")
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await _call_callback(request, runtime, "amd")
 
 
 @router.post(INBOUND_VOICE_PATH)
@@ -144,7 +142,7 @@ async def callback_page(code: str, runtime: Runtime) -> HTMLResponse:
         return _page("Link expired", _EXPIRED, status.HTTP_404_NOT_FOUND)
     form = (
         f"<p>Hello {html.escape(lead.snapshot.name.split()[0] if lead.snapshot.name else '')}, pick a time "
-        f"for {html.escape(phone.persona.company)} to call you back (your local time, "
+        f"for {html.escape((await phone.persona_for(None)).persona.company)} to call you back (your local time, "
         f"{html.escape(lead.snapshot.timezone)}).</p>"
         f'<form method="post"><input type="datetime-local" name="at" required> '
         f'<button type="submit">Call me then</button></form>'

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 import string
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -38,7 +41,8 @@ SENSITIVE_TOPICS = frozenset({QuestionTopic.HEALTH, QuestionTopic.INCOME})
 
 
 class QualificationQuestion(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # A misspelt field from the console is refused, never silently dropped.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     topic: QuestionTopic
     text: str = Field(min_length=3, max_length=300)
@@ -97,7 +101,7 @@ DEFAULT_QUESTIONS: tuple[QualificationQuestion, ...] = (
 
 
 class Persona(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(default="Maya", min_length=1, max_length=40)
     company: str = Field(default="Parley Insurance", min_length=1, max_length=80)
@@ -141,6 +145,29 @@ class Persona(BaseModel):
 
 
 DEFAULT_PERSONA = Persona()
+
+
+@dataclass(frozen=True)
+class ChosenPersona:
+    """The persona a call is made with, and the stored persona it came from (None: the built-in
+    `DEFAULT_PERSONA`, used while admins have stored no default)."""
+
+    id: uuid.UUID | None
+    persona: Persona
+
+
+BUILT_IN_PERSONA = ChosenPersona(None, DEFAULT_PERSONA)
+
+# Resolves the persona for a call as it starts: a stored persona by id, or the current default for None.
+PersonaLookup = Callable[[uuid.UUID | None], Awaitable[ChosenPersona]]
+
+
+async def built_in_persona(persona_id: uuid.UUID | None) -> ChosenPersona:
+    """A `PersonaLookup` without storage: only the built-in default exists."""
+    if persona_id is not None:
+        raise LookupError(f"persona {persona_id} not found")
+    return BUILT_IN_PERSONA
+
 
 _MAX_FIRST_NAME = 40
 _NAME_CHARS = re.compile(r"[^\w'\-]", re.UNICODE)
