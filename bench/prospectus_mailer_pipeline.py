@@ -18,7 +18,8 @@ emailed. Measured until the email is received over SMTP:
   latency of each, and calls per second sustained from the first `call.ended` to the last email.
 The tables at the end split the median latency by stage (rag: up to `recommendations.ready`;
 prospectus: up to `prospectus.generated`; mailer: up to the email) and show the CPU each service
-used during each burst (1.00 = one core busy throughout), to see what limits throughput.
+(with its child processes, e.g. prospectus's renderers) used during each burst (1.00 = one core busy
+throughout), to see what limits throughput.
 """
 
 from __future__ import annotations
@@ -265,10 +266,31 @@ async def wait_for_emails(recorder: ArrivalRecorder, addresses: list[str], timeo
         await asyncio.sleep(0.01)
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (field 3, the state, comes first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its live descendants (e.g. prospectus's render
+    processes), from Linux /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    ticks = 0
+    for member in tree:
+        with contextlib.suppress(OSError, IndexError):
+            fields = _stat(member)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(samples: list[float], fraction: float) -> float:

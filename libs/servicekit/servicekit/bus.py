@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import nats
@@ -25,7 +26,7 @@ from parley_contracts import STREAMS, Event, stream_for
 from pydantic import BaseModel, ValidationError
 
 from .db import Database
-from .messaging import Handler, Inbox, OutboxRelay, UnitOfWork
+from .messaging import Handler, Inbox, OutboxRelay, UnitOfWork, WriteStep
 from .metrics import EVENTS_CONSUMED
 from .tracing import extract_context, tracer
 
@@ -54,6 +55,7 @@ class Bus:
         max_deliver: int = 5,
         backoff_seconds: list[float] | None = None,
         ack_wait_seconds: float = 30.0,
+        handler_concurrency: int | None = None,
     ) -> None:
         self.url = url
         self.service = service
@@ -61,6 +63,10 @@ class Bus:
         self.max_deliver = max_deliver
         self.backoff_seconds = backoff_seconds or [1.0, 5.0, 15.0, 60.0]
         self.ack_wait_seconds = ack_wait_seconds
+        # Handlers in their transaction at once, across every consumer (None: no limit). FastStream
+        # runs each pulled batch (up to 16 messages per consumer) concurrently.
+        self.handler_concurrency = handler_concurrency
+        self._handler_slots: asyncio.Semaphore | None = None
         self.broker = NatsBroker(url, logger=logging.getLogger(f"faststream.{service}"))
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
@@ -236,7 +242,7 @@ class Bus:
             },
         ):
             try:
-                handled = await self.handle(handler, event)
+                handled = await self.handle(handler, event, msg)
             except Exception as exc:
                 if delivered >= self.max_deliver:
                     log.exception(
@@ -261,17 +267,65 @@ class Bus:
         await msg.ack()
         EVENTS_CONSUMED.labels(self.service, handler.name, "handled" if handled else "duplicate").inc()
 
-    async def handle(self, handler: Handler[Any], event: Event) -> bool:
-        """Run the handler once per (consumer, event): False when it already ran."""
+    async def handle(self, handler: Handler[Any], event: Event, msg: Msg | None = None) -> bool:
+        """Run the handler once per (consumer, event): False when it already ran.
+
+        A two-step handler's `prepare` runs first, with no transaction open (an event already handled
+        is skipped before it); then the inbox claim and the writes share one short transaction.
+        """
         if self._db is None or self._inbox is None:
             raise RuntimeError("bus storage not bound; call bind_storage()")
-        async with self._db.transaction() as session:
+        assert self._relay is not None
+        write: WriteStep
+        if handler.prepare is not None:
+            async with self._db.session() as session:
+                if await self._inbox.seen(session, handler.name, event):
+                    return False
+            write = await handler.prepare(event)
+        else:
+            write = partial(handler.fn, event)
+        async with self._handler_slot(msg), self._db.transaction() as session:
             if not await self._inbox.claim(session, handler.name, event):
                 return False
-            assert self._relay is not None
-            await handler.fn(event, UnitOfWork(session, self._relay.outbox))
+            await write(UnitOfWork(session, self._relay.outbox))
         self._relay.kick()
         return True
+
+    @contextlib.asynccontextmanager
+    async def _handler_slot(self, msg: Msg | None) -> AsyncIterator[None]:
+        """One of `handler_concurrency` slots. While a message waits for one, JetStream is told it
+        is in progress, so a queue behind the limit does not outlast `ack_wait` into redeliveries."""
+        if self.handler_concurrency is None:
+            yield
+            return
+        if self._handler_slots is None:
+            self._handler_slots = asyncio.Semaphore(self.handler_concurrency)
+        slots = self._handler_slots
+        if not slots.locked():
+            await slots.acquire()  # a free slot: taken without waiting
+        else:
+            acquire = asyncio.ensure_future(slots.acquire())
+            try:
+                while True:
+                    # At once (the message may have waited in the fetched batch already), then again
+                    # every third of ack_wait until a slot is free.
+                    if msg is not None:
+                        with contextlib.suppress(Exception):
+                            await msg.in_progress()
+                    done, _ = await asyncio.wait({acquire}, timeout=self.ack_wait_seconds / 3)
+                    if done:
+                        break
+            except BaseException:
+                # Cancelled while waiting: give back a slot that was granted meanwhile.
+                if acquire.done() and not acquire.cancelled():
+                    slots.release()
+                else:
+                    acquire.cancel()
+                raise
+        try:
+            yield
+        finally:
+            slots.release()
 
     async def dead_letter(self, handler: Handler[Any], msg: Msg, reason: str) -> None:
         bare = self.bare_subject(msg.subject)

@@ -102,19 +102,34 @@ class LeasedJobWorker(ABC):
 
     It wakes on `kick()` and otherwise every `poll_seconds`. Stopped in the middle of a job, it hands
     the job back at once rather than leaving it to wait for its lease.
+
+    `concurrency` runs that many such loops in the process, each claiming its own jobs exactly as
+    replicas do; `process` (and `begin_pass`) then run for several jobs at once, so per-job state
+    belongs in local variables, not on the worker.
     """
 
     def __init__(
-        self, db: Database, jobs: LeasedJobs, *, name: str, lease: timedelta, poll_seconds: float
+        self,
+        db: Database,
+        jobs: LeasedJobs,
+        *,
+        name: str,
+        lease: timedelta,
+        poll_seconds: float,
+        concurrency: int = 1,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("a worker needs at least one loop")
         self.db = db
         self.jobs = jobs
         self.name = name
+        self.concurrency = concurrency
         self._lease = lease
         self._poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._current: dict[str, Any] | None = None
+        self._wakes = [asyncio.Event() for _ in range(concurrency)]
+        self._tasks: list[asyncio.Task[None]] = []
+        # The job each loop is working on, until its outcome is written.
+        self._current: dict[int, dict[str, Any]] = {}
 
     @abstractmethod
     async def process(self, job: dict[str, Any]) -> None:
@@ -124,29 +139,38 @@ class LeasedJobWorker(ABC):
         """Runs once a pass has claimed its first job, before working on it (an idle pass skips it)."""
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
+        self._tasks = [
+            asyncio.create_task(
+                self._run(loop), name=self.name if self.concurrency == 1 else f"{self.name}-{loop}"
+            )
+            for loop in range(self.concurrency)
+        ]
 
     async def stop(self) -> None:
-        if self._task is None:
+        if not self._tasks:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-        if self._current is not None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        interrupted, self._current = list(self._current.values()), {}
+        if interrupted:
             async with self.db.transaction() as session:
-                await self.jobs.hand_back(session, self._current["id"], self._current["claim_token"])
-            self._current = None
+                for job in interrupted:
+                    await self.jobs.hand_back(session, job["id"], job["claim_token"])
 
     def kick(self) -> None:
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
     def kick_after_commit(self, session: AsyncSession) -> None:
         """Wake the worker once the transaction that queued a job has committed."""
         sa.event.listen(session.sync_session, "after_commit", lambda _session: self.kick(), once=True)
 
-    async def run_due(self) -> int:
-        """Work through every job due now; returns how many were taken."""
+    async def run_due(self, loop: int = 0) -> int:
+        """Work through every job due now (as loop number `loop`); returns how many were taken."""
         taken = 0
         while True:
             # One at a time: a claim's lease only has to cover one job, however slow it is.
@@ -155,24 +179,25 @@ class LeasedJobWorker(ABC):
             if job is None:
                 return taken
             # Remembered until its outcome is written, so `stop()` can hand back an interrupted job.
-            self._current = job
+            self._current[loop] = job
             if taken == 0:
                 await self.begin_pass()
             await self.process(job)
-            self._current = None
+            self._current.pop(loop, None)
             taken += 1
 
-    async def _run(self) -> None:
+    async def _run(self, loop: int) -> None:
+        wake = self._wakes[loop]
         while True:
             try:
-                taken = await self.run_due()
+                taken = await self.run_due(loop)
             except Exception:
                 log.exception("%s: pass failed; retrying", self.name)
                 taken = 0
             if taken == 0:
-                self._wake.clear()
+                wake.clear()
                 # Not `asyncio.wait_for`: on Python 3.11 it swallows a cancel that lands as the wake-up
                 # fires, and `stop()` would then wait for ever on a task that keeps polling.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_seconds):
-                        await self._wake.wait()
+                        await wake.wait()

@@ -71,27 +71,57 @@ class UnitOfWork:
         self.emitted.extend(events)
 
 
+# What a two-step handler writes, in the transaction that claims the event.
+WriteStep = Callable[[UnitOfWork], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Handler(Generic[E]):
-    """A durable consumer: `name` is both the JetStream consumer name and the inbox key."""
+    """A durable consumer: `name` is both the JetStream consumer name and the inbox key.
+
+    `fn` runs inside the transaction that claims the inbox row, so it should be quick: that
+    transaction holds a pooled connection and, on SQLite, the database's only write lock. A handler
+    with slow work (a language model, embeddings, a remote call) is made with `Handler.two_step`:
+    its `prepare` runs first, outside any transaction, and returns the write step that then runs in
+    the short transaction with the inbox claim. `prepare` may run more than once for one event (a
+    redelivery before the first commit, a concurrent duplicate); only one write step commits.
+    """
 
     name: str
     event_type: type[E]
     fn: Callable[[E, UnitOfWork], Awaitable[None]]
+    prepare: Callable[[E], Awaitable[WriteStep]] | None = None
+
+    @classmethod
+    def two_step(
+        cls, name: str, event_type: type[E], prepare: Callable[[E], Awaitable[WriteStep]]
+    ) -> Handler[E]:
+        """A handler that computes before the transaction and only writes inside it."""
+
+        async def fn(event: E, uow: UnitOfWork) -> None:
+            # Both steps in the caller's transaction (direct calls); the bus runs `prepare` outside.
+            write = await prepare(event)
+            await write(uow)
+
+        return cls(name, event_type, fn, prepare)
 
 
 class Inbox:
     def __init__(self, table: sa.Table) -> None:
         self.table = table
 
-    async def claim(self, session: AsyncSession, consumer: str, event: Event) -> bool:
-        """Record the event as handled by `consumer`; False if it already was."""
-        seen = await session.scalar(
+    async def seen(self, session: AsyncSession, consumer: str, event: Event) -> bool:
+        """Whether `consumer` already handled the event (a read: it claims nothing)."""
+        found = await session.scalar(
             sa.select(sa.literal(1)).where(
                 self.table.c.consumer == consumer, self.table.c.event_id == str(event.event_id)
             )
         )
-        if seen:
+        return found is not None
+
+    async def claim(self, session: AsyncSession, consumer: str, event: Event) -> bool:
+        """Record the event as handled by `consumer`; False if it already was."""
+        if await self.seen(session, consumer, event):
             return False
         # A concurrent duplicate fails here (primary key) and its transaction rolls back.
         await session.execute(

@@ -67,6 +67,7 @@ class ServiceRuntime:
             max_deliver=s.bus_max_deliver,
             backoff_seconds=s.bus_backoff_seconds,
             ack_wait_seconds=s.bus_ack_wait_seconds,
+            handler_concurrency=s.resolved_bus_handler_concurrency(),
         )
         self.relay = OutboxRelay(
             self.db, self.definition.outbox, self.bus, self.definition.name, s.outbox_poll_seconds

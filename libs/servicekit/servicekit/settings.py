@@ -8,6 +8,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .db import is_sqlite
+
+# Handlers in a transaction at once on a server database by default: each holds a pooled connection
+# (the pool has 5 + 10 overflow) and may read through a second one, which leaves room for the API,
+# the outbox relay and background workers.
+SERVER_DB_HANDLER_CONCURRENCY = 5
+
 
 class Profile(StrEnum):
     DEV = "dev"
@@ -38,6 +45,11 @@ class ServiceSettings(BaseSettings):
     bus_max_deliver: int = 5
     bus_backoff_seconds: list[float] = [1.0, 5.0, 15.0, 60.0]
     bus_ack_wait_seconds: float = 30.0
+    # How many event handlers of this process may be in their database transaction at once (across
+    # all its consumers; a two-step handler's `prepare` is not counted). Unset: 1 on SQLite, whose
+    # single writer gains nothing from more (they would only hold pooled connections waiting for its
+    # lock), and SERVER_DB_HANDLER_CONCURRENCY on PostgreSQL/MariaDB.
+    bus_handler_concurrency: int | None = Field(default=None, ge=1)
     outbox_poll_seconds: float = 0.5
     jwt_public_key: SecretStr | None = None
     jwt_public_key_file: Path | None = None
@@ -53,6 +65,11 @@ class ServiceSettings(BaseSettings):
         if self.profile is Profile.PROD and self.database_url.startswith("sqlite"):
             raise ValueError("PARLEY_PROFILE=prod requires a server database (DATABASE_URL), not SQLite")
         return self
+
+    def resolved_bus_handler_concurrency(self) -> int:
+        if self.bus_handler_concurrency is not None:
+            return self.bus_handler_concurrency
+        return 1 if is_sqlite(self.database_url) else SERVER_DB_HANDLER_CONCURRENCY
 
     def public_key_pem(self) -> str:
         if self.jwt_public_key is not None:

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 import sqlalchemy as sa
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from parley_contracts import LeadCreated, LeadSnapshot
+from prometheus_client import REGISTRY
 from servicekit.bus import wait_for
 from servicekit.runtime import ServiceRuntime
 from servicekit.testing import sample_service as sample
@@ -206,6 +208,70 @@ async def test_a_consumer_killed_mid_batch_loses_nothing_and_duplicates_nothing(
         await producer.relay.stop()
         await producer.bus.close()
         await producer.db.dispose()
+
+
+def consumed(result: str) -> float:
+    labels = {"service": "sample", "consumer": "sample-effects", "result": result}
+    return REGISTRY.get_sample_value("parley_events_consumed_total", labels) or 0.0
+
+
+async def test_a_burst_on_sqlite_does_not_fill_the_pool_with_writers_waiting_for_the_lock(
+    sample_env, monkeypatch, tmp_path
+):
+    # SQLite has one writer. Handlers of a pulled batch used to run their transactions all at once:
+    # the pool filled with handlers waiting for the write lock, and the one holding it, wanting a
+    # second connection, waited for the pool (30 s timeouts, "database is locked"). By default a
+    # SQLite service now runs one handler transaction at a time.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'burst.db'}"
+    await sample.create_tables(url)
+    runtime = make_runtime(sample_env, monkeypatch, DATABASE_URL=url, HANDLER_NESTED_READ="true")
+    assert runtime.bus.handler_concurrency == 1
+    await runtime.start()
+    try:
+        failed = consumed("retried") + consumed("dead_lettered")
+        await asyncio.gather(*(runtime.bus.publish_now(lead_created(f"burst-{i}")) for i in range(48)))
+        assert await wait_for(lambda: _count_is(runtime, 48), timeout=20)
+        assert consumed("retried") + consumed("dead_lettered") == failed
+    finally:
+        await runtime.stop()
+
+
+async def test_messages_waiting_for_a_handler_slot_are_not_redelivered_to_another_replica(
+    sample_env, monkeypatch, tmp_path
+):
+    # One slot, 0.25 s per handler: the end of a pulled batch of 16 waits about 4 s for its slot,
+    # twice `ack_wait` (2 s). JetStream is told those messages are in progress, so it does not hand
+    # them to an idle second replica too. Each replica has a database of its own (no shared inbox, no
+    # shared lock): a message handled by both would be one effect too many.
+    replicas = []
+    for n in range(2):
+        url = f"sqlite+aiosqlite:///{tmp_path / f'replica-{n}.db'}"
+        await sample.create_tables(url)
+        overrides = {"DATABASE_URL": url, "BUS_HANDLER_CONCURRENCY": "1", "HANDLER_DELAY_SECONDS": "0.25"}
+        replicas.append(make_runtime(sample_env, monkeypatch, **overrides))
+    busy, idle = replicas
+
+    async def effects() -> int:
+        return sum([await effect_count(replica) for replica in replicas])
+
+    await busy.start()
+    try:
+        failed = consumed("retried") + consumed("dead_lettered")
+        await asyncio.gather(*(busy.bus.publish_now(lead_created(f"queued-{i}")) for i in range(16)))
+        assert await wait_for(lambda: _count_is(busy, 1), timeout=10)  # the batch is being worked on
+        await idle.start()
+        assert await wait_for(lambda: _at_least(effects, 16), timeout=20)
+        await asyncio.sleep(2.5)  # past ack_wait: a redelivery would have been handled by now
+        # Some may have gone to the idle replica first-hand (a short first batch); none to both.
+        assert await effects() == 16
+        assert consumed("retried") + consumed("dead_lettered") == failed
+    finally:
+        for replica in replicas:
+            await replica.stop()
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], expected: int) -> bool:
+    return await count() >= expected
 
 
 async def test_trace_context_crosses_nats(sample_env, monkeypatch):

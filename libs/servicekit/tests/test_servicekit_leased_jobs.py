@@ -147,10 +147,19 @@ class RecordingWorker(LeasedJobWorker):
     """Finishes each job as DONE; `block` holds it mid-job, `fail_first` makes its first pass fail."""
 
     def __init__(
-        self, db: Database, *, lease: timedelta = LEASE, poll_seconds: float = 30, fail_first: bool = False
+        self,
+        db: Database,
+        *,
+        lease: timedelta = LEASE,
+        poll_seconds: float = 30,
+        fail_first: bool = False,
+        concurrency: int = 1,
     ) -> None:
-        super().__init__(db, jobs, name="test-worker", lease=lease, poll_seconds=poll_seconds)
+        super().__init__(
+            db, jobs, name="test-worker", lease=lease, poll_seconds=poll_seconds, concurrency=concurrency
+        )
         self.done: list[str] = []
+        self.working: set[str] = set()
         self.passes = 0
         self.started = asyncio.Event()
         self.block: asyncio.Event | None = None
@@ -161,6 +170,7 @@ class RecordingWorker(LeasedJobWorker):
 
     async def process(self, job: dict[str, Any]) -> None:
         self.started.set()
+        self.working.add(job["id"])
         if self._fail_next:
             self._fail_next = False
             raise RuntimeError("the job's first attempt breaks")
@@ -213,6 +223,40 @@ async def test_a_worker_stopped_mid_job_hands_the_job_back_at_once(db):
     assert handed_back["status"] == "QUEUED" and handed_back["claim_token"] is None
     assert handed_back["attempts"] == 0 and utc(handed_back["next_attempt_at"]) <= datetime.now(UTC)
     assert await claim(db) is not None
+
+
+async def test_several_loops_work_on_jobs_at_once_each_once_and_all_are_handed_back_on_stop(db):
+    worker = RecordingWorker(db, concurrency=3)
+    worker.block = asyncio.Event()
+    job_ids = [await add_job(db) for _ in range(4)]
+    worker.start()
+
+    async def three_at_once() -> bool:
+        return len(worker.working) == 3
+
+    assert await wait_for(three_at_once, timeout=5)
+    await asyncio.sleep(0.2)
+    assert len(worker.working) == 3, "a loop took a second job while its first was unfinished"
+
+    await worker.stop()
+    for job_id in job_ids:
+        handed_back = await row(db, job_id)
+        assert handed_back["status"] == "QUEUED" and handed_back["claim_token"] is None
+        assert handed_back["attempts"] == 0
+
+    worker.block.set()
+    worker.working.clear()
+    worker.start()
+    try:
+        assert await wait_for(lambda: _all_done(db, job_ids), timeout=5)
+    finally:
+        await worker.stop()
+    assert sorted(worker.done) == sorted(job_ids), "each job was worked on once"
+    assert {(await row(db, job_id))["attempts"] for job_id in job_ids} == {1}
+
+
+async def _all_done(db: Database, job_ids: list[str]) -> bool:
+    return all([await _is_done(db, job_id) for job_id in job_ids])
 
 
 async def test_a_failed_pass_is_logged_and_the_job_tried_again(db, caplog):

@@ -12,7 +12,7 @@ from servicekit.runtime import ServiceDefinition, ServiceRuntime
 from . import service_layer as svc
 from .adapters.gateway import GatewayDirectory
 from .adapters.local_store import LocalDirectoryStore
-from .adapters.renderer import WeasyPrintRenderer
+from .adapters.render_pool import RenderPool
 from .adapters.tables import inbox, metadata, outbox
 from .api.routes import router
 from .handlers.events import handlers
@@ -24,10 +24,13 @@ async def wire(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     assert isinstance(settings, ProspectusSettings)
     store = LocalDirectoryStore(settings.store_dir)
+    renders = RenderPool(settings.render_concurrency)
+    renders.start()
+    runtime.extras["renders"] = renders
     worker = RenderWorker(
         runtime,
         settings,
-        WeasyPrintRenderer(),
+        renders,
         store,
         GatewayDirectory(runtime.bus, settings.gateway_timeout_seconds),
     )
@@ -45,6 +48,9 @@ async def stop_worker(runtime: ServiceRuntime) -> None:
     worker: RenderWorker | None = runtime.extras.get("worker")
     if worker is not None:
         await worker.stop()
+    renders: RenderPool | None = runtime.extras.pop("renders", None)
+    if renders is not None:
+        await renders.close()
 
 
 definition = ServiceDefinition(

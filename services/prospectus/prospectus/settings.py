@@ -1,7 +1,14 @@
+import os
 from pathlib import Path
 
 from pydantic import Field
 from servicekit.settings import ServiceSettings
+
+
+def default_render_concurrency() -> int:
+    """Two renders at once where two cores are available to this process, else one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(2, cores or 1)
 
 
 class ProspectusSettings(ServiceSettings):
@@ -31,6 +38,9 @@ class ProspectusSettings(ServiceSettings):
     render_lease_seconds: float = Field(default=300.0, gt=0)
     render_max_attempts: int = Field(default=5, ge=1)
     render_retry_seconds: float = Field(default=5.0, gt=0)
+    # Versions rendered at once by this process: that many worker loops, and as many child processes
+    # (WeasyPrint holds the GIL, so only processes use more cores); 1 renders in a thread instead.
+    render_concurrency: int = Field(default_factory=default_render_concurrency, ge=1)
 
     @property
     def store_dir(self) -> Path:

@@ -1,6 +1,8 @@
-"""The render worker: a background task that takes queued versions one at a time, renders them in a
-thread (WeasyPrint is synchronous and CPU-bound), stores the files, and records the outcome with
-its event in one transaction. Several replicas can run it: each version is claimed atomically."""
+"""The render worker: background loops that each take queued versions one at a time, render them off
+the event loop (WeasyPrint is synchronous and CPU-bound: in child processes when several render at
+once, see `RenderPool`), store the files, and record the outcome with its event in one transaction.
+`RENDER_CONCURRENCY` loops run in a process, and several replicas can run it: each version is claimed
+atomically."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from servicekit.runtime import ServiceRuntime
 from .adapters import repository as repo
 from .adapters.gateway import GatewayDirectory
 from .domain.models import AgentContact, Branding, ProspectusInput, RenderedProspectus
-from .domain.ports import ProspectusRenderer, ProspectusStore, StoredProspectus
+from .domain.ports import ProspectusStore, RendererUnavailableError, RenderExecutor, StoredProspectus
 from .domain.versions import InputsNotReadyError, VersionStatus, may_email_automatically, retry_delay
 from .settings import ProspectusSettings
 
@@ -32,7 +34,7 @@ class RenderWorker(LeasedJobWorker):
         self,
         runtime: ServiceRuntime,
         settings: ProspectusSettings,
-        renderer: ProspectusRenderer,
+        renderer: RenderExecutor,
         store: ProspectusStore,
         gateway: GatewayDirectory,
     ) -> None:
@@ -42,6 +44,7 @@ class RenderWorker(LeasedJobWorker):
             name="prospectus-render-worker",
             lease=timedelta(seconds=settings.render_lease_seconds),
             poll_seconds=settings.worker_poll_seconds,
+            concurrency=settings.render_concurrency,
         )
         self._runtime = runtime
         self._settings = settings
@@ -63,9 +66,9 @@ class RenderWorker(LeasedJobWorker):
             data = await self._inputs(claimed)
             if data is None:
                 return
-            rendered: RenderedProspectus = await asyncio.to_thread(self._renderer.render, data)
+            rendered: RenderedProspectus = await self._renderer.render(data)
             stored = await self._store.save(lead_id, claimed["version"], rendered)
-        except (InputsNotReadyError, OSError) as exc:
+        except (InputsNotReadyError, RendererUnavailableError, OSError) as exc:
             await self._retry_or_fail(claimed, str(exc))
         except Exception as exc:
             log.exception("rendering version %s of lead %s failed", claimed["version"], lead_id)

@@ -14,7 +14,7 @@ from parley_contracts import (
     ProductUpserted,
 )
 from servicekit.lead_projection import lead_projection_handlers
-from servicekit.messaging import Handler, UnitOfWork
+from servicekit.messaging import Handler, UnitOfWork, WriteStep
 from servicekit.runtime import ServiceRuntime
 
 from . import rpc
@@ -47,8 +47,9 @@ def handlers(runtime: ServiceRuntime) -> Sequence[Handler[Any]]:
     async def on_document_deleted(event: DocumentDeleted, uow: UnitOfWork) -> None:
         await svc.document_deleted(engine_of(runtime), event, uow)
 
-    async def on_call_ended(event: CallEnded, uow: UnitOfWork) -> None:
-        await svc.call_ended(engine_of(runtime), event, uow)
+    # Extraction and the recommendation run before the transaction; only their results are written in it.
+    async def on_call_ended(event: CallEnded) -> WriteStep:
+        return await svc.call_ended(engine_of(runtime), event)
 
     return [
         Handler("rag-product-upserted", ProductUpserted, on_product_upserted),
@@ -56,5 +57,5 @@ def handlers(runtime: ServiceRuntime) -> Sequence[Handler[Any]]:
         Handler("rag-document-uploaded", DocumentUploaded, on_document_uploaded),
         Handler("rag-document-deleted", DocumentDeleted, on_document_deleted),
         *lead_projection_handlers("rag", changed=svc.lead_changed, deleted=svc.lead_deleted),
-        Handler("rag-call-ended", CallEnded, on_call_ended),
+        Handler.two_step("rag-call-ended", CallEnded, on_call_ended),
     ]

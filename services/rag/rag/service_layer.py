@@ -1,8 +1,11 @@
 """rag use cases: keep the index and the catalog projection in step with catalog events, extract needs
 and recommend after a call, and answer recommendation requests.
 
-Handlers run inside the unit of work that also claims the inbox row, so a redelivered event has no
-second effect on the database; index writes are idempotent by construction (stable chunk ids).
+Handlers write inside the unit of work that also claims the inbox row, so a redelivered event has no
+second effect on the database; index writes are idempotent by construction (stable chunk ids). After a
+call, the slow part (needs extraction, retrieval, the recommendation) runs before that transaction and
+only its results are written in it: a transaction held across it would keep SQLite's only write lock
+(and a pooled connection) for the whole computation.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from parley_contracts import (
     RecommendationsReady,
 )
 from servicekit.db import Database
-from servicekit.messaging import UnitOfWork
+from servicekit.messaging import UnitOfWork, WriteStep
 
 from .adapters import repository as repo
 from .adapters.repository import SqlProductFacts
@@ -187,42 +190,59 @@ async def lead_deleted(uow: UnitOfWork, lead_id: UUID) -> None:
 # -- after a call -------------------------------------------------------------------------------
 
 
-async def call_ended(engine: RagEngine, event: CallEnded, uow: UnitOfWork) -> None:
-    """Needs from the transcript, then a recommendation for them: stored, and announced (outbox)."""
-    if await repo.call_handled(uow.session, event.call_id):
-        return  # a replay with a new consumer: this call's needs and recommendation already exist
+async def call_ended(engine: RagEngine, event: CallEnded) -> WriteStep:
+    """Needs from the transcript and a recommendation for them, computed with no transaction open;
+    the step returned stores and announces both (outbox) in the transaction that claims the event.
+
+    A redelivery may compute again; only one write commits (the inbox claim shares its transaction).
+    """
+    async with engine.db.session() as session:
+        if await repo.call_handled(session, event.call_id):
+            return _nothing  # a replay with a new consumer: this call's needs and recommendation exist
     if not any(line.text.strip() for line in event.transcript):
         log.info("call %s ended without a transcript; no needs to extract", event.call_id)
-        return
+        return _nothing
     extractor = await engine.ai.needs_extractor()
     extraction = await extractor.extract(event.transcript)
-    owner = await repo.lead_owner(uow.session, event.lead_id)
-    agent_id = owner.assigned_agent_id if owner is not None else event.assigned_agent_id
-    await repo.save_needs(
-        uow.session, event.lead_id, event.call_id, extraction.needs, extraction.extractor, extraction.repairs
-    )
-    await uow.emit(
-        NeedsExtracted(
-            lead_id=event.lead_id,
-            call_id=event.call_id,
-            assigned_agent_id=agent_id,
-            needs=extraction.needs,
-            extractor=extraction.extractor,
-        )
-    )
+    # Reads the product facts through its own short sessions: no transaction of ours is open.
     outcome = await engine.recommend(extraction.needs)
-    await repo.save_recommendation(
-        uow.session, event.lead_id, event.call_id, extraction.needs, outcome.recommendation
-    )
-    await uow.emit(
-        RecommendationsReady(
-            lead_id=event.lead_id,
-            call_id=event.call_id,
-            assigned_agent_id=agent_id,
-            needs=extraction.needs,
-            recommendation=outcome.recommendation,
+
+    async def store(uow: UnitOfWork) -> None:
+        if await repo.call_handled(uow.session, event.call_id):
+            return  # the same call under another event id was stored while this one was computed
+        owner = await repo.lead_owner(uow.session, event.lead_id)
+        agent_id = owner.assigned_agent_id if owner is not None else event.assigned_agent_id
+        await repo.save_needs(
+            uow.session, event.lead_id, event.call_id, extraction.needs, extraction.extractor,
+            extraction.repairs,
+        )  # fmt: skip
+        await uow.emit(
+            NeedsExtracted(
+                lead_id=event.lead_id,
+                call_id=event.call_id,
+                assigned_agent_id=agent_id,
+                needs=extraction.needs,
+                extractor=extraction.extractor,
+            )
         )
-    )
+        await repo.save_recommendation(
+            uow.session, event.lead_id, event.call_id, extraction.needs, outcome.recommendation
+        )
+        await uow.emit(
+            RecommendationsReady(
+                lead_id=event.lead_id,
+                call_id=event.call_id,
+                assigned_agent_id=agent_id,
+                needs=extraction.needs,
+                recommendation=outcome.recommendation,
+            )
+        )
+
+    return store
+
+
+async def _nothing(_uow: UnitOfWork) -> None:
+    """The write step of an event with nothing to store (its inbox claim is still recorded)."""
 
 
 # -- background ---------------------------------------------------------------------------------

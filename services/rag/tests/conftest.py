@@ -192,9 +192,13 @@ async def serve_rag(settings: RagSettings, keys: KeyPair, embedder: Embedder | N
 @pytest.fixture
 def make_rag(make_database, nats_url, bus_namespace, jwt_keys, tmp_path):
     @asynccontextmanager
-    async def make(embedder: Embedder | None, **overrides: Any) -> AsyncIterator[RagApp]:
+    async def make(
+        embedder: Embedder | None, *, database_url: str | None = None, **overrides: Any
+    ) -> AsyncIterator[RagApp]:
+        """`database_url`: a given database instead of a fresh one from `make_database`."""
+        database_url = database_url or await make_database("rag")
         settings = rag_settings(
-            await make_database("rag"), nats_url, bus_namespace, jwt_keys, tmp_path / "data", **overrides
+            database_url, nats_url, bus_namespace, jwt_keys, tmp_path / "data", **overrides
         )
         async with serve_rag(settings, jwt_keys, embedder) as app:
             yield app

@@ -29,6 +29,8 @@ effects = sa.Table(
 class SampleSettings(ServiceSettings):
     service_name: str = "sample"
     handler_delay_seconds: float = 0.0
+    # Read through a second pooled connection while the handler's transaction is open.
+    handler_nested_read: bool = False
     # Tests flip this to model "the bug was fixed" before a replay.
     poison_fixed: bool = False
 
@@ -48,6 +50,9 @@ def handlers(runtime: ServiceRuntime) -> list[Handler[LeadCreated]]:
     assert isinstance(settings, SampleSettings)
 
     async def fn(event: LeadCreated, uow: UnitOfWork) -> None:
+        if settings.handler_nested_read:
+            async with runtime.db.session() as session:
+                await session.scalar(sa.select(sa.func.count()).select_from(effects))
         await record_effect(event, uow, settings)
 
     return [Handler("sample-effects", LeadCreated, fn)]

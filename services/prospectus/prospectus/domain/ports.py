@@ -23,6 +23,16 @@ class ProspectusRenderer(Protocol):
     def render(self, data: ProspectusInput) -> RenderedProspectus: ...
 
 
+class RendererUnavailableError(RuntimeError):
+    """The render could not run (e.g. its process died); worth trying again."""
+
+
+class RenderExecutor(Protocol):
+    """Runs a `ProspectusRenderer` off the event loop, as many renders at once as it was made for."""
+
+    async def render(self, data: ProspectusInput) -> RenderedProspectus: ...
+
+
 @dataclass(frozen=True)
 class StoredProspectus:
     lead_id: UUID
