@@ -52,6 +52,7 @@ from .documents import (
     ProspectusPdfRequest,
     ProspectusStatus,
 )
+from .gateway import GatewaySettingsReply, GatewaySettingsRequest
 from .leads import (
     ConsentFlags,
     LeadConsentChanged,
@@ -99,7 +100,8 @@ EVENTS_BY_SUBJECT: dict[str, type[Event]] = {cls.subject: cls for cls in EVENT_T
 
 # Request/reply subjects (answers needed now, not facts): not stored in a stream.
 RPC_LOOKUP_PRODUCTS = "rpc.rag.lookup_products"
-# Admin settings resolved in clear (API keys included) for services on the internal bus only.
+# Admin settings resolved in clear (API keys included) for services on the internal bus only
+# (GatewaySettingsRequest -> GatewaySettingsReply).
 RPC_GATEWAY_SETTINGS = "rpc.gateway.settings"
 # A user's public profile (id, name, email, role, active) by id, e.g. the agent named on a prospectus.
 RPC_GATEWAY_USER = "rpc.gateway.user"
@@ -139,6 +141,8 @@ __all__ = [
     "Event",
     "ExistingPolicy",
     "FollowupRequested",
+    "GatewaySettingsReply",
+    "GatewaySettingsRequest",
     "LeadConsentChanged",
     "LeadCreated",
     "LeadDeleted",

@@ -12,8 +12,11 @@ import pytest
 from parley_contracts import (
     EVENT_TYPES,
     EVENTS_BY_SUBJECT,
+    RPC_GATEWAY_SETTINGS,
     STREAMS,
     Event,
+    GatewaySettingsReply,
+    GatewaySettingsRequest,
     LeadCreated,
     PremiumPeriod,
     PremiumRange,
@@ -22,6 +25,10 @@ from parley_contracts import (
 from pydantic import BaseModel, ValidationError
 
 V1_SAMPLES = Path(__file__).parent / "v1"
+# Request/reply payloads by subject: (request, reply). Their frozen samples are in v1/rpc.
+RPC_PAYLOADS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    RPC_GATEWAY_SETTINGS: (GatewaySettingsRequest, GatewaySettingsReply),
+}
 
 
 def sample_value(annotation: Any, name: str) -> Any:
@@ -89,6 +96,30 @@ def test_stored_version_1_payloads_still_parse(path: Path) -> None:
     cls = EVENTS_BY_SUBJECT[stored["subject"]]
     event = cls.model_validate(stored["payload"])
     assert str(event.event_id) == stored["payload"]["event_id"]
+
+
+@pytest.mark.parametrize("path", sorted((V1_SAMPLES / "rpc").glob("*.json")), ids=lambda p: p.stem)
+def test_stored_version_1_rpc_payloads_still_parse(path: Path) -> None:
+    """Frozen request/reply pairs as first exchanged; never edit them, add new ones. Both sides parse,
+    and a request is still written exactly as it was (a responder of that version reads it)."""
+    stored = json.loads(path.read_text())
+    request_type, reply_type = RPC_PAYLOADS[stored["subject"]]
+    request = request_type.model_validate(stored["request"])
+    assert request.model_dump(mode="json", exclude_unset=True) == stored["request"]
+    reply = reply_type.model_validate(stored["reply"])
+    assert reply.model_dump(mode="json", exclude_unset=True) == stored["reply"]
+
+
+def test_gateway_settings_payloads() -> None:
+    asked = GatewaySettingsRequest(keys=["openai_api_key", "openai_base_url"])
+    assert json.loads(asked.model_dump_json()) == {"keys": ["openai_api_key", "openai_base_url"]}
+    assert GatewaySettingsRequest.model_validate_json(b"{}").keys is None  # every setting
+    reply = GatewaySettingsReply.model_validate({"values": {"smtp_port": 587}, "cached": True})
+    assert reply.values == {"smtp_port": 587}
+    with pytest.raises(ValidationError):  # what a responder that failed answers
+        GatewaySettingsReply.model_validate_json(b'{"error": "OperationalError: database is locked"}')
+    with pytest.raises(ValidationError):
+        GatewaySettingsReply.model_validate({"values": ["openai_api_key"]})
 
 
 def test_newer_producers_fields_are_ignored_by_older_consumers() -> None:

@@ -11,7 +11,12 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
-from parley_contracts import RPC_GATEWAY_SETTINGS, RPC_GATEWAY_USER
+from parley_contracts import (
+    RPC_GATEWAY_SETTINGS,
+    RPC_GATEWAY_USER,
+    GatewaySettingsReply,
+    GatewaySettingsRequest,
+)
 from pydantic import BaseModel, SecretStr
 from servicekit.app import create_app
 from servicekit.demo import DEMO_USERS
@@ -25,14 +30,6 @@ from .api.home import mount_console
 from .domain.rate_limit import RateLimiter
 from .handlers.audit import handlers
 from .settings import GatewaySettings
-
-
-class SettingsRequest(BaseModel):
-    keys: list[str] | None = None
-
-
-class SettingsReply(BaseModel):
-    values: dict[str, object]
 
 
 class UserRequest(BaseModel):
@@ -65,10 +62,10 @@ async def wire(runtime: ServiceRuntime) -> None:
         timeout=httpx.Timeout(settings.proxy_timeout_seconds, connect=3.0)
     )
 
-    async def resolve(request: SettingsRequest) -> SettingsReply:
+    async def resolve(request: GatewaySettingsRequest) -> GatewaySettingsReply:
         async with runtime.db.session() as session:
             values = await svc.resolved_settings(session, box)
-        return SettingsReply(
+        return GatewaySettingsReply(
             values={k: v for k, v in values.items() if not request.keys or k in request.keys}
         )
 
@@ -90,7 +87,7 @@ async def wire(runtime: ServiceRuntime) -> None:
             active=row["active"],
         )
 
-    runtime.bus.respond(RPC_GATEWAY_SETTINGS, SettingsRequest, resolve)
+    runtime.bus.respond(RPC_GATEWAY_SETTINGS, GatewaySettingsRequest, resolve)
     runtime.bus.respond(RPC_GATEWAY_USER, UserRequest, user_profile)
 
 

@@ -6,16 +6,11 @@ Embeddings are chosen once at start-up (`build_embedder`): the vector collection
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-import nats.errors
 from langchain_core.language_models.chat_models import BaseChatModel
-from parley_contracts import RPC_GATEWAY_SETTINGS
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from servicekit.admin_settings import TextModelConfig, TextModelSource
 from servicekit.bus import Bus
 
 from .adapters.llm_narrative import LlmNarrativeWriter
@@ -27,28 +22,6 @@ from .domain.embedding import Embedder
 from .domain.needs_rules import RulesNeedsExtractor
 from .domain.ports import NarrativeWriter, NeedsExtractor
 from .settings import RagSettings
-
-log = logging.getLogger("rag.ai")
-
-GATEWAY_KEYS = ["openai_api_key", "openai_base_url", "openai_text_model"]
-
-
-class _SettingsRequest(BaseModel):
-    keys: list[str]
-
-
-class _SettingsReply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TextModelConfig:
-    api_key: SecretStr
-    model: str
-    base_url: str | None
-    source: str  # "env" or "gateway"
 
 
 def build_embedder(settings: RagSettings) -> Embedder:
@@ -72,51 +45,12 @@ class TextAi:
         self, settings: RagSettings, bus: Bus | None, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._settings = settings
-        self._bus = bus
-        self._clock = clock
-        self._cached: tuple[float, TextModelConfig | None] | None = None
+        self._source = TextModelSource.from_settings(settings, bus, fallback="offline text AI", clock=clock)
         self._chat: tuple[TextModelConfig, BaseChatModel] | None = None
         self._rules = RulesNeedsExtractor()
 
     async def config(self) -> TextModelConfig | None:
-        s = self._settings
-        if s.openai_api_key is not None and s.openai_api_key.get_secret_value():
-            return TextModelConfig(s.openai_api_key, s.openai_text_model, s.openai_base_url, "env")
-        now = self._clock()
-        if self._cached is not None and now - self._cached[0] < s.ai_settings_cache_seconds:
-            return self._cached[1]
-        config = await self._ask_gateway()
-        self._cached = (now, config)
-        return config
-
-    async def _ask_gateway(self) -> TextModelConfig | None:
-        if self._bus is None:
-            return None
-        raw = b""
-        try:
-            raw = await self._bus.request(
-                RPC_GATEWAY_SETTINGS,
-                _SettingsRequest(keys=GATEWAY_KEYS),
-                timeout=self._settings.gateway_timeout_seconds,
-            )
-            values = _SettingsReply.model_validate_json(raw).values
-        except (TimeoutError, nats.errors.Error) as error:
-            log.info("gateway settings unavailable (%s): offline text AI", type(error).__name__)
-            return None
-        except ValidationError:
-            log.warning("gateway settings answer unreadable: offline text AI")
-            return None
-        key = values.get("openai_api_key")
-        if not isinstance(key, str) or not key:
-            return None
-        model = values.get("openai_text_model")
-        base_url = values.get("openai_base_url")
-        return TextModelConfig(
-            SecretStr(key),
-            model if isinstance(model, str) and model else self._settings.openai_text_model,
-            base_url if isinstance(base_url, str) and base_url else self._settings.openai_base_url,
-            "gateway",
-        )
+        return await self._source.config()
 
     def _chat_model(self, config: TextModelConfig) -> BaseChatModel:
         if self._chat is None or self._chat[0] != config:

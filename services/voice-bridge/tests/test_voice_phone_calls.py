@@ -14,6 +14,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from html import unescape
@@ -113,24 +114,48 @@ def stream_token(twiml: str) -> str:
     return unescape(found.group(1))
 
 
-@pytest.fixture
-async def phone(voice_settings: VoiceSettingsFactory, jwt_keys: KeyPair) -> AsyncIterator[PhoneRig]:
+@asynccontextmanager
+async def serve_phone(
+    voice_settings: VoiceSettingsFactory,
+    jwt_keys: KeyPair,
+    twilio: FakeTwilioRest,
+    realtime: FakeRealtimeServer,
+    **overrides: Any,
+) -> AsyncIterator[PhoneRig]:
+    """The service on a loopback port with the phone's infrastructure: its public URL, signing secrets
+    and the Twilio fake's API host. Credentials are the caller's to give (`overrides`: the environment)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    async with FakeTwilioRest() as twilio, FakeRealtimeServer(replies=[AudioReply(GREETING)]) as realtime:
-        settings = await voice_settings(
+    infrastructure: dict[str, Any] = {
+        "twilio_api_base_url": twilio.base_url,
+        "twilio_webhook_base_url": base_url,
+        "voice_signing_secrets": [SecretStr("phone-test-signing-secret-0123456789")],
+        "calling_hours_start": "00:00",
+        "calling_hours_end": "24:00",
+        "final_status_wait_seconds": 2,
+    }
+    app = create_app(definition, await voice_settings(**(infrastructure | overrides)))
+    async with serving(app, port=port) as url, httpx.AsyncClient(base_url=url, timeout=20) as client:
+        yield PhoneRig(VoiceApp(client, app.state.runtime, jwt_keys), url, twilio, realtime)
+
+
+@pytest.fixture
+async def phone(voice_settings: VoiceSettingsFactory, jwt_keys: KeyPair) -> AsyncIterator[PhoneRig]:
+    """A phone line configured in the environment (Twilio and OpenAI credentials included)."""
+    async with (
+        FakeTwilioRest() as twilio,
+        FakeRealtimeServer(replies=[AudioReply(GREETING)]) as realtime,
+        serve_phone(
+            voice_settings,
+            jwt_keys,
+            twilio,
+            realtime,
             twilio_account_sid=twilio.account_sid,
             twilio_auth_token=SecretStr(twilio.auth_token),
             twilio_from_number=OUR_NUMBER,
-            twilio_api_base_url=twilio.base_url,
-            twilio_webhook_base_url=base_url,
-            voice_signing_secrets=[SecretStr("phone-test-signing-secret-0123456789")],
             openai_api_key=SecretStr(realtime.api_key),
             openai_base_url=realtime.http_base_url,
             openai_websocket_base_url=realtime.websocket_base_url,
-            calling_hours_start="00:00",
-            calling_hours_end="24:00",
-            final_status_wait_seconds=2,
             realtime_token_prices={
                 "text_input": 4,
                 "cached_text_input": 0.4,
@@ -139,10 +164,9 @@ async def phone(voice_settings: VoiceSettingsFactory, jwt_keys: KeyPair) -> Asyn
                 "text_output": 16,
                 "audio_output": 64,
             },
-        )
-        app = create_app(definition, settings)
-        async with serving(app, port=port) as url, httpx.AsyncClient(base_url=url, timeout=20) as client:
-            yield PhoneRig(VoiceApp(client, app.state.runtime, jwt_keys), url, twilio, realtime)
+        ) as rig,
+    ):
+        yield rig
 
 
 async def test_answered_call_relays_audio_runs_tools_and_ends_with_the_transcript(phone: PhoneRig) -> None:

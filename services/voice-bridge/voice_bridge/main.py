@@ -1,4 +1,5 @@
-"""The voice-bridge service: phone calls (Twilio <-> OpenAI Realtime) when a phone line is configured,
+"""The voice-bridge service: phone calls (Twilio <-> OpenAI Realtime) when a phone line is configured
+(its public URL and signing secrets here, credentials here or in the admin settings),
 simulated (text) calls always, the bot's tools over NATS, the lead projection, and the scheduler's call
 requests."""
 
@@ -7,12 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from openai import AsyncOpenAI
 from servicekit.app import create_app
 from servicekit.runtime import ServiceDefinition, ServiceRuntime
 
 from .adapters.tables import inbox, metadata, outbox
-from .adapters.twilio_rest import TwilioRestTelephony
 from .api.persona_routes import router as persona_router
 from .api.routes import router
 from .api.twilio_routes import router as twilio_router
@@ -28,34 +27,18 @@ async def install(runtime: ServiceRuntime) -> None:
     assert isinstance(settings, VoiceBridgeSettings)
     calls = VoiceCalls(runtime, settings)
     runtime.extras[VOICE_CALLS] = calls
-    if settings.phone_enabled:
-        calls.phone = phone_line(runtime, settings, calls)
+    if not settings.phone_infrastructure_missing():
+        # Twilio for the line, OpenAI Realtime for the voice (credentials from the environment or the
+        # admin settings, per call: see `phone_line`), the same bus-backed tools as rehearsals.
+        calls.phone = PhoneCalls(
+            runtime,
+            settings,
+            lines=calls.phone_lines,
+            tools=calls.backend,
+            hub=calls.hub,
+            persona_for=calls.persona_for,
+        )
         await calls.phone.recover_interrupted()
-
-
-def phone_line(runtime: ServiceRuntime, settings: VoiceBridgeSettings, calls: VoiceCalls) -> PhoneCalls:
-    """Twilio for the line, OpenAI Realtime for the voice, the same bus-backed tools as rehearsals."""
-    assert settings.twilio_account_sid and settings.twilio_auth_token and settings.openai_api_key
-    telephony = TwilioRestTelephony(
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token.get_secret_value(),
-        api_key_sid=settings.twilio_api_key_sid,
-        api_base_url=settings.twilio_api_base_url,
-    )
-    openai = AsyncOpenAI(
-        api_key=settings.openai_api_key.get_secret_value(),
-        base_url=settings.openai_base_url,
-        websocket_base_url=settings.openai_websocket_base_url,
-    )
-    return PhoneCalls(
-        runtime,
-        settings,
-        telephony=telephony,
-        openai=openai,
-        tools=calls.backend,
-        hub=calls.hub,
-        persona_for=calls.persona_for,
-    )
 
 
 async def hang_up_live_calls(runtime: ServiceRuntime) -> None:

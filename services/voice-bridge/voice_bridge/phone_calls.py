@@ -14,6 +14,11 @@ terminal status, and in any case when the supervisor finishes.
 
 Placement is never retried here: a timed-out `calls.create` may have rung the lead. A call that could
 not be placed ends FAILED and the scheduler decides when to try again.
+
+Which Twilio account and OpenAI key a call uses is the `PhoneLine` current when it starts (`phone_line`:
+the environment's credentials, else the admin settings'). The call keeps that line to its end, so an
+admin changing credentials mid-call only changes what the next call gets; the call's webhooks are
+verified with the auth token it was placed with, or the current one.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai import AsyncOpenAI
 from parley_contracts import (
     CallEnded,
     CallOutcome,
@@ -57,7 +61,7 @@ from .domain.persona import DEFAULT_PERSONA, Persona, PersonaLookup, built_in_pe
 from .domain.ports import EventLogEntry, ToolBackend
 from .domain.prompt import MAX_PREVIOUS_CALLS, PreviousCall, build_instructions
 from .domain.signed_tokens import TokenRejected
-from .domain.telephony import E164, OutboundCall, Telephony, TelephonyError
+from .domain.telephony import E164, OutboundCall, TelephonyError
 from .domain.twiml import (
     STREAM_TOKEN_PARAMETER,
     connect_stream_twiml,
@@ -65,7 +69,8 @@ from .domain.twiml import (
     say_and_hang_up_twiml,
 )
 from .domain.voicemail import voicemail_message
-from .domain.webhooks import PublicUrls, TwilioSignatureVerifier
+from .domain.webhooks import PublicUrls
+from .phone_line import PhoneLine, PhoneLines, PhoneLineUnavailable, distinct
 from .settings import VoiceBridgeSettings
 from .transcript_hub import TranscriptHub
 
@@ -74,6 +79,8 @@ log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
 # A voicemail takes about 30 s to speak; Twilio hangs up after it and then reports `completed`.
 _VOICEMAIL_WAIT_SECONDS = 90.0
+# At start-up, how long (in 0.1 s steps) hanging up interrupted calls waits for the bus.
+_BUS_WAIT_STEPS = 300
 
 
 class CallRefused(Exception):
@@ -96,6 +103,7 @@ class LiveCall:
     lead: LeadRecord
     direction: CallDirection
     bridge: CallBridge
+    line: PhoneLine  # the Twilio account and OpenAI key the call started with, to its end
     persona: Persona = DEFAULT_PERSONA  # the persona the call was started with
     progress: CallProgress = field(default_factory=CallProgress)
     call_sid: str | None = None
@@ -124,34 +132,28 @@ class PhoneCalls:
         runtime: ServiceRuntime,
         settings: VoiceBridgeSettings,
         *,
-        telephony: Telephony,
-        openai: AsyncOpenAI,
+        lines: PhoneLines,
         tools: ToolBackend,
         hub: TranscriptHub,
         persona_for: PersonaLookup = built_in_persona,
     ) -> None:
-        if not settings.phone_enabled:
-            raise ValueError("phone calls need Twilio, OpenAI, a public URL and signing secrets configured")
-        assert settings.twilio_webhook_base_url and settings.twilio_auth_token and settings.twilio_from_number
+        if missing := settings.phone_infrastructure_missing():
+            raise ValueError(f"phone calls need {' and '.join(missing)} configured")
+        assert settings.twilio_webhook_base_url
         self.runtime = runtime
         self.settings = settings
-        self.telephony = telephony
+        # The Twilio account and OpenAI key new calls get (env, else admin settings), as it changes.
+        self.lines = lines
         # Each call's persona, resolved as it starts: a stored one by id, or the current default for None.
         self.persona_for = persona_for
-        self._openai = openai
         self._tools = tools
         self._hub = hub
         self._journal = DatabaseCallJournal(runtime, hub.publish_lines)
         signing = [secret.get_secret_value().encode() for secret in settings.voice_signing_secrets]
         self.urls = PublicUrls(settings.twilio_webhook_base_url)
-        webhook_tokens = [t.get_secret_value() for t in settings.twilio_webhook_auth_tokens] or [
-            settings.twilio_auth_token.get_secret_value()
-        ]
-        self.verifier = TwilioSignatureVerifier(webhook_tokens, self.urls)
         self.tokens = MediaStreamTokens(signing, InMemoryReplayStore())
         link_base = settings.callback_link_base_url or self.urls.url(CALLBACK_LINK_PATH)
         self.callback_links = CallbackLinks(signing, link_base, InMemoryShortLinkStore())
-        self._from_number = settings.twilio_from_number
         self._calls: dict[uuid.UUID, LiveCall] = {}
         self._slots: set[uuid.UUID] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -161,6 +163,10 @@ class PhoneCalls:
     @property
     def lines_in_use(self) -> int:
         return len(self._slots)
+
+    async def line(self) -> PhoneLine:
+        """The line a new call goes out on; PhoneLineUnavailable (a 503) names what is missing."""
+        return await self.lines.current()
 
     def refusal(self, lead: LeadRecord) -> CallRefused | None:
         """Why this lead may not be rung now, if it may not: consent first, then the law, then capacity."""
@@ -185,6 +191,10 @@ class PhoneCalls:
         self, principal: Principal, lead: LeadRecord, persona_id: uuid.UUID | None = None
     ) -> VoiceSession:
         """POST /sessions with mode "phone": refuse or ring the lead; returns the DIALING session."""
+        try:
+            line = await self.line()
+        except PhoneLineUnavailable as unavailable:
+            raise unavailable.as_problem() from unavailable
         if (refused := self.refusal(lead)) is not None:
             raise refused.as_problem()
         chosen = await self.persona_for(persona_id)
@@ -192,7 +202,7 @@ class PhoneCalls:
         async with self.runtime.unit_of_work() as uow:
             await _insert_dialing(uow, session_id, lead, created_by=principal.user_id, persona_id=chosen.id)
         try:
-            await self._place(session_id, lead, task_id=None, persona=chosen.persona)
+            await self._place(session_id, lead, line, task_id=None, persona=chosen.persona)
         except TelephonyError as error:
             raise ServiceUnavailable(
                 f"the call could not be placed: {error}", code="telephony_error"
@@ -203,18 +213,29 @@ class PhoneCalls:
         return placed
 
     async def start_requested(
-        self, uow: UnitOfWork, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None
+        self,
+        uow: UnitOfWork,
+        session_id: uuid.UUID,
+        lead: LeadRecord,
+        task_id: uuid.UUID | None,
+        line: PhoneLine,
     ) -> None:
-        """call.requested for a phone call: the DIALING session is written in the handler's transaction
-        and the call placed once that has committed, so the inbox keeps a redelivery from ringing twice."""
+        """call.requested for a phone call on `line` (see `line()`): the DIALING session is written in the
+        handler's transaction and the call placed once that has committed, so the inbox keeps a
+        redelivery from ringing twice."""
         chosen = await self.persona_for(None)
         await _insert_dialing(uow, session_id, lead, task_id=task_id, persona_id=chosen.id)
         self._spawn(
-            self._place_when_committed(session_id, lead, task_id, chosen.persona), f"place-{session_id}"
+            self._place_when_committed(session_id, lead, line, task_id, chosen.persona), f"place-{session_id}"
         )
 
     async def _place_when_committed(
-        self, session_id: uuid.UUID, lead: LeadRecord, task_id: uuid.UUID | None, persona: Persona
+        self,
+        session_id: uuid.UUID,
+        lead: LeadRecord,
+        line: PhoneLine,
+        task_id: uuid.UUID | None,
+        persona: Persona,
     ) -> None:
         for _ in range(200):
             async with self.runtime.db.session() as session:
@@ -224,16 +245,22 @@ class PhoneCalls:
         else:
             return  # the handler's transaction rolled back: the request will be redelivered
         with contextlib.suppress(TelephonyError):  # recorded as a FAILED call by `_place`
-            await self._place(session_id, lead, task_id=task_id, persona=persona)
+            await self._place(session_id, lead, line, task_id=task_id, persona=persona)
 
     async def _place(
-        self, session_id: uuid.UUID, lead: LeadRecord, *, task_id: uuid.UUID | None, persona: Persona
+        self,
+        session_id: uuid.UUID,
+        lead: LeadRecord,
+        line: PhoneLine,
+        *,
+        task_id: uuid.UUID | None,
+        persona: Persona,
     ) -> None:
-        live = self._open_call(session_id, lead, "outbound", task_id, persona)
+        live = self._open_call(session_id, lead, line, "outbound", task_id, persona)
         assert lead.snapshot.phone is not None
         outbound = OutboundCall(
             to=lead.snapshot.phone,
-            from_=self._from_number,
+            from_=line.from_number,
             twiml=connect_stream_twiml(self.urls.media_stream(), self.tokens.issue(session_id)),
             status_callback_url=self.urls.status_callback(session_id),
             amd_callback_url=self.urls.amd_callback(session_id),
@@ -241,7 +268,7 @@ class PhoneCalls:
             time_limit_seconds=self.settings.max_call_seconds,
         )
         try:
-            placed = await self.telephony.place_call(outbound)
+            placed = await line.telephony.place_call(outbound)
         except TelephonyError as error:
             log.warning("call placement failed", extra={"call_id": str(session_id), "error": str(error)})
             await self._end(live, await live.bridge.close(), reason=f"placement failed: {error}")
@@ -255,6 +282,7 @@ class PhoneCalls:
         self,
         session_id: uuid.UUID,
         lead: LeadRecord,
+        line: PhoneLine,
         direction: CallDirection,
         task_id: uuid.UUID | None,
         persona: Persona,
@@ -270,7 +298,7 @@ class PhoneCalls:
             mode="phone",
         )
         config = RealtimeSessionConfig(
-            model=self.settings.openai_realtime_model,
+            model=line.realtime_model,
             instructions=instructions or build_instructions(persona, lead.snapshot, now=utcnow()),
             voice=persona.voice,
             transcription_model=self.settings.openai_transcription_model,
@@ -278,14 +306,15 @@ class PhoneCalls:
         )
         bridge = CallBridge(
             context,
-            RealtimeConnector(self._openai, config),
+            RealtimeConnector(line.openai, config),
             self._tools,
             self._journal,
             BridgeSettings(
                 tool_timeout_s=self.settings.tool_timeout_seconds, prices=self.settings.realtime_token_prices
             ),
         )
-        live = LiveCall(context, lead, direction, bridge, persona)
+        live = LiveCall(context, lead, direction, bridge, line, persona)
+        self.lines.acquire(line)
         self._calls[session_id] = live
         self._slots.add(session_id)
         self._spawn(self._prewarm(live), f"prewarm-{session_id}")
@@ -324,7 +353,7 @@ class PhoneCalls:
             wait = _VOICEMAIL_WAIT_SECONDS  # the voicemail TwiML is playing; it hangs up by itself
         else:
             try:
-                await self.telephony.hang_up(live.call_sid)
+                await live.line.telephony.hang_up(live.call_sid)
             except TelephonyError as error:
                 log.warning(
                     "hang-up failed", extra={"call_id": str(live.context.call_id), "error": str(error)}
@@ -335,7 +364,7 @@ class PhoneCalls:
                     await live.terminal.wait()
                 return
         try:
-            status = await self.telephony.fetch_status(live.call_sid)
+            status = await live.line.telephony.fetch_status(live.call_sid)
             await self._apply_status(live, status)
         except (TelephonyError, ValueError) as error:
             log.warning(
@@ -348,6 +377,7 @@ class PhoneCalls:
         self._slots.discard(call_id)
         if self._calls.pop(call_id, None) is None:
             return
+        self.lines.release(live.line)
         if live.progress.outcome is not None:
             telephony = live.progress.outcome
         else:
@@ -388,8 +418,34 @@ class PhoneCalls:
 
     # -- Twilio's webhooks --------------------------------------------------------------------
 
-    def verified(self, path: str, query: str, form: Sequence[tuple[str, str]], signature: str | None) -> bool:
-        return self.verifier.verify(path=path, query=query, form=form, signature=signature)
+    async def verified(
+        self,
+        path: str,
+        query: str,
+        form: Sequence[tuple[str, str]],
+        signature: str | None,
+        call_id: uuid.UUID | None = None,
+    ) -> bool:
+        """Signed by Twilio for one of our lines: for a live call (`call_id`), the line it was placed on
+        or the current one (an admin may have changed the auth token since); otherwise any line in use."""
+        if not signature:
+            return False
+        live = self._calls.get(call_id) if call_id is not None else None
+        if live is not None:
+            trusted = distinct([live.line, *self.lines.known()])
+        else:
+            trusted = distinct([*self.lines.known(), *(call.line for call in self._calls.values())])
+
+        def signed_for(lines: list[PhoneLine]) -> bool:
+            return any(
+                line.verifier.verify(path=path, query=query, form=form, signature=signature) for line in lines
+            )
+
+        if signed_for(trusted):
+            return True
+        # Perhaps signed with credentials this process has not read yet: the current line, refreshed.
+        current = await self.lines.current_or_none()
+        return current is not None and all(current is not line for line in trusted) and signed_for([current])
 
     async def on_status(self, call_id: uuid.UUID, form: Mapping[str, str]) -> bool:
         """A status callback; False when the call is not one of ours (the route answers 403)."""
@@ -450,7 +506,7 @@ class PhoneCalls:
         if decision.action is AmdAction.LEAVE_VOICEMAIL:
             await self._leave_voicemail(live)
         elif decision.action is AmdAction.HANG_UP and live.call_sid:
-            await self.telephony.hang_up(live.call_sid)
+            await live.line.telephony.hang_up(live.call_sid)
         return True
 
     async def _leave_voicemail(self, live: LiveCall) -> None:
@@ -461,12 +517,12 @@ class PhoneCalls:
         message = voicemail_message(
             live.persona,
             first_name=first_name_of(live.lead.snapshot.name),
-            callback_number=self._from_number,
+            callback_number=live.line.from_number,
             callback_short_url=link.short_url,
         )
         twiml = say_and_hang_up_twiml(message, language=live.persona.language)
         try:
-            await self.telephony.play_voicemail(live.call_sid, twiml)
+            await live.line.telephony.play_voicemail(live.call_sid, twiml)
         except TelephonyError as error:  # includes the machine hanging up first
             log.warning(
                 "voicemail not left", extra={"call_id": str(live.context.call_id), "error": str(error)}
@@ -478,9 +534,11 @@ class PhoneCalls:
         """A call to our number: a known lead gets the bot with their history; anyone else a polite note."""
         caller, call_sid = form.get("From", ""), form.get("CallSid", "")
         chosen = await self.persona_for(None)  # the default persona answers our number
+        line = await self.lines.current_or_none()
         async with self.runtime.db.session() as session:
             lead = await repo.find_lead_by_phone(session, caller) if E164.match(caller) else None
-            if lead is None or not call_sid or len(self._slots) >= self.settings.max_concurrent_calls:
+            busy = len(self._slots) >= self.settings.max_concurrent_calls
+            if lead is None or not call_sid or busy or line is None:
                 lead = None
             else:
                 previous = [
@@ -491,7 +549,7 @@ class PhoneCalls:
                     if call.outcome is not None
                 ]
                 needs = await repo.known_needs(session, lead.id)
-        if lead is None:
+        if lead is None or line is None:
             return say_and_hang_up_twiml(
                 f"Thank you for calling {chosen.persona.company}. We could not take your call right now; "
                 "one of our team will call you back soon. Goodbye.",
@@ -520,7 +578,7 @@ class PhoneCalls:
             previous_calls=previous,
             known_needs=needs,
         )
-        live = self._open_call(session_id, lead, "inbound", None, chosen.persona, instructions)
+        live = self._open_call(session_id, lead, line, "inbound", None, chosen.persona, instructions)
         live.call_sid = call_sid
         self._spawn(self._supervise(live), f"call-{session_id}")
         return inbound_answer_twiml(self.urls.media_stream(), self.tokens.issue(session_id))
@@ -586,20 +644,33 @@ class PhoneCalls:
     async def _cancel_ringing(self, live: LiveCall) -> None:
         if live.call_sid is not None:
             with contextlib.suppress(TelephonyError):
-                await self.telephony.hang_up(live.call_sid)
+                await live.line.telephony.hang_up(live.call_sid)
         live.stream_done.set()  # nothing was streaming; the supervisor settles the final status
 
     async def recover_interrupted(self) -> None:
-        """At start-up: calls a previous process was carrying have lost their audio bridge. Hang them up
-        and end them FAILED, so the scheduler calls the lead again."""
+        """At start-up: calls a previous process was carrying have lost their audio bridge. End them
+        FAILED, so the scheduler calls the lead again, and hang them up (in the background: the line may
+        come from the admin settings, which can only be read once the bus has started)."""
         async with self.runtime.db.session() as session:
             orphans = await repo.unfinished_phone_sessions(session)
         for orphan in orphans:
-            if orphan.twilio_call_sid:
-                with contextlib.suppress(TelephonyError):
-                    await self.telephony.hang_up(orphan.twilio_call_sid)
             async with self.runtime.unit_of_work() as uow:
                 await _end_orphan(uow, orphan, CallOutcome.FAILED)
+        if call_sids := [orphan.twilio_call_sid for orphan in orphans if orphan.twilio_call_sid]:
+            self._spawn(self._hang_up_orphans(call_sids), "hang-up-interrupted-calls")
+
+    async def _hang_up_orphans(self, call_sids: list[str]) -> None:
+        for _ in range(_BUS_WAIT_STEPS):
+            if self.runtime.bus.connected:
+                break
+            await asyncio.sleep(0.1)
+        line = await self.lines.current_or_none()
+        if line is None:
+            log.warning("interrupted calls not hung up: no phone line", extra={"calls": len(call_sids)})
+            return
+        for call_sid in call_sids:
+            with contextlib.suppress(TelephonyError):
+                await line.telephony.hang_up(call_sid)
 
     async def aclose(self) -> None:
         """Shutdown: hang up every live call and record it, then stop background work."""
@@ -611,6 +682,7 @@ class PhoneCalls:
                     await asyncio.gather(*self._tasks, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
+        await self.lines.aclose()
 
     def _spawn(self, work: Awaitable[Any], name: str) -> None:
         task = asyncio.ensure_future(work)

@@ -21,7 +21,7 @@ from parley_contracts import (
     utcnow,
 )
 from servicekit.auth import Principal
-from servicekit.errors import Conflict, NotFound, ServiceUnavailable
+from servicekit.errors import Conflict, NotFound
 from servicekit.messaging import UnitOfWork
 from servicekit.runtime import ServiceRuntime
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,16 +37,11 @@ from .domain.persona import ChosenPersona, Persona
 from .domain.ports import EventLogEntry
 from .domain.tools import EndCallRequested, ToolRunner
 from .phone_calls import PhoneCalls
+from .phone_line import PhoneLine, PhoneLines, PhoneLineUnavailable
 from .settings import VoiceBridgeSettings
 from .transcript_hub import TranscriptHub
 
 log = logging.getLogger(__name__)
-
-PHONE_UNAVAILABLE = (
-    "Phone calls are not available on this deployment (no Twilio account is configured); "
-    "use a simulated call instead."
-)
-
 
 # -- the lead projection ------------------------------------------------------------------------
 
@@ -122,7 +117,9 @@ class VoiceCalls:
         self.backend = BusToolBackend(runtime, lookup_timeout_s=settings.lookup_timeout_seconds)
         self._rehearsals: dict[uuid.UUID, Rehearsal] = {}
         self._starting = asyncio.Lock()
-        # Twilio phone calls, when this deployment has a phone line (see `PhoneCalls`).
+        # Which Twilio account and OpenAI key phone calls use now: the environment's or the admin's.
+        self.phone_lines = PhoneLines(settings, runtime.bus)
+        # Twilio phone calls, when this deployment has the infrastructure for them (see `PhoneCalls`).
         self.phone: PhoneCalls | None = None
         # Followers of live transcripts (the console's websocket): publish only what is committed.
         self.hub = TranscriptHub()
@@ -237,8 +234,14 @@ class VoiceCalls:
         if lead.dnd:  # consent is refused first, also where no phone line is configured
             raise Conflict(f"lead {lead_id} asked not to be called (do not call)", code="lead_dnd")
         if self.phone is None:
-            raise ServiceUnavailable(PHONE_UNAVAILABLE)
+            raise (await self.phone_lines.missing()).as_problem()
         return await self.phone.start(principal, lead, persona_id)
+
+    async def _phone_line(self) -> tuple[PhoneCalls, PhoneLine]:
+        """The phone calls and the line a new call goes out on; PhoneLineUnavailable otherwise."""
+        if self.phone is None:
+            raise await self.phone_lines.missing()
+        return self.phone, await self.phone.line()
 
     async def stop(self, principal: Principal, session_id: uuid.UUID) -> VoiceSession:
         """POST /sessions/{id}/stop: end the call now (stopping an ended call changes nothing). A live
@@ -289,14 +292,17 @@ class VoiceCalls:
         failure = None
         if lead.dnd:
             failure = "The lead asked not to be called (do not call)."
-        elif event.mode == "phone" and self.phone is None:
-            failure = PHONE_UNAVAILABLE
-        elif event.mode == "phone" and self.phone is not None:
-            refused = self.phone.refusal(lead)
-            if refused is None:
-                await self.phone.start_requested(uow, session_id, lead, event.task_id)
-                return
-            failure = str(refused)
+        elif event.mode == "phone":
+            try:
+                phone, line = await self._phone_line()
+            except PhoneLineUnavailable as unavailable:
+                failure = str(unavailable)
+            else:
+                refused = phone.refusal(lead)
+                if refused is None:
+                    await phone.start_requested(uow, session_id, lead, event.task_id, line)
+                    return
+                failure = str(refused)
         await repo.insert_session(
             uow.session,
             session_id=session_id,
@@ -398,7 +404,7 @@ class VoiceCalls:
             status=SessionStatus.ENDED,
             ended_at=now,
             outcome=decided,
-            end_reason=reason or end_reason.value,
+            end_reason=(reason or end_reason.value)[:300],
             summary=summary or None,
         )
         lines = [item.line for item in await repo.transcript(uow.session, session_id)]

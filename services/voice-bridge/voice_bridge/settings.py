@@ -32,7 +32,8 @@ class VoiceBridgeSettings(ServiceSettings):
     ai_settings_cache_seconds: float = Field(default=30.0, ge=0)
     gateway_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
-    # -- phone calls: on only when Twilio, OpenAI and a public URL are all configured ----------------
+    # -- phone calls: on when the public URL and signing secrets are set here, and Twilio and OpenAI
+    # credentials either here or in the admin settings (see `phone_line`; these win when set) ---------
     twilio_account_sid: str | None = None
     # The auth token, or an API key's secret when `twilio_api_key_sid` is set (Twilio's advice for prod).
     twilio_auth_token: SecretStr | None = None
@@ -93,13 +94,12 @@ class VoiceBridgeSettings(ServiceSettings):
             self.voice_signing_secrets = [SecretStr(line.strip()) for line in lines if line.strip()]
         return self
 
-    @property
-    def phone_enabled(self) -> bool:
-        return bool(
-            self.twilio_account_sid
-            and self.twilio_auth_token
-            and self.twilio_from_number
-            and self.twilio_webhook_base_url
-            and self.openai_api_key
-            and self.voice_signing_secrets
-        )
+    def phone_infrastructure_missing(self) -> list[str]:
+        """What phone calls need that only this environment can give (never admin settings): where
+        Twilio reaches the service, and the secrets that sign media tokens and callback links."""
+        missing = []
+        if not self.twilio_webhook_base_url:
+            missing.append("TWILIO_WEBHOOK_BASE_URL")
+        if not self.voice_signing_secrets:
+            missing.append("VOICE_SIGNING_SECRETS")
+        return missing

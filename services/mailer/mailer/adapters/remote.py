@@ -9,13 +9,9 @@ import uuid
 from typing import Any
 
 import nats.errors
-from parley_contracts import (
-    RPC_GATEWAY_SETTINGS,
-    RPC_PROSPECTUS_PDF,
-    ProspectusPdfReply,
-    ProspectusPdfRequest,
-)
-from pydantic import BaseModel, ConfigDict, ValidationError
+from parley_contracts import RPC_PROSPECTUS_PDF, ProspectusPdfReply, ProspectusPdfRequest
+from pydantic import ValidationError
+from servicekit.admin_settings import read_admin_settings
 from servicekit.bus import Bus
 
 log = logging.getLogger("mailer.remote")
@@ -44,24 +40,9 @@ async def fetch_prospectus(
         ) from exc
 
 
-class _SettingsRequest(BaseModel):
-    keys: list[str]
-
-
-class _SettingsReply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    values: dict[str, Any]
-
-
 async def gateway_settings(bus: Bus, keys: list[str], timeout_seconds: float) -> dict[str, Any]:
     """The admin settings among `keys` that are set; empty when the gateway does not answer."""
-    try:
-        raw = await bus.request(RPC_GATEWAY_SETTINGS, _SettingsRequest(keys=keys), timeout=timeout_seconds)
-        reply = _SettingsReply.model_validate_json(raw)
-    except (TimeoutError, nats.errors.Error, ValidationError) as exc:
-        log.warning(
-            "no admin settings from the gateway (%s); using this service's configuration", type(exc).__name__
-        )
-        return {}
-    return {key: value for key, value in reply.values.items() if value not in (None, "")}
+    overrides = await read_admin_settings(
+        bus, keys, timeout_seconds, fallback="using this service's configuration"
+    )
+    return overrides or {}

@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import nats.errors
-from parley_contracts import RPC_GATEWAY_SETTINGS, RPC_GATEWAY_USER
+from parley_contracts import RPC_GATEWAY_USER
 from pydantic import BaseModel, ConfigDict, ValidationError
+from servicekit.admin_settings import read_admin_settings
 from servicekit.bus import Bus
 
 log = logging.getLogger("prospectus.gateway")
@@ -22,10 +23,6 @@ class _UserRequest(BaseModel):
     user_id: UUID
 
 
-class _SettingsRequest(BaseModel):
-    keys: list[str]
-
-
 class GatewayUser(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -33,12 +30,6 @@ class GatewayUser(BaseModel):
     name: str | None = None
     email: str | None = None
     active: bool | None = None
-
-
-class _SettingsReply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    values: dict[str, Any]
 
 
 class GatewayDirectory:
@@ -55,8 +46,8 @@ class GatewayDirectory:
 
     async def settings(self, keys: list[str]) -> dict[str, Any]:
         """The admin settings among `keys` that are set; empty when the gateway did not answer."""
-        reply = await self._ask(RPC_GATEWAY_SETTINGS, _SettingsRequest(keys=keys), _SettingsReply)
-        return {} if reply is None else {k: v for k, v in reply.values.items() if v not in (None, "")}
+        overrides = await read_admin_settings(self._bus, keys, self._timeout, fallback="using defaults")
+        return overrides or {}
 
     async def _ask(self, subject: str, request: BaseModel, reply_type: type[ReplyT]) -> ReplyT | None:
         try:

@@ -28,10 +28,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import nats.errors
 from openai import AsyncOpenAI
 from openai.types.chat import (
     ChatCompletionAssistantMessageParam,
@@ -41,8 +40,9 @@ from openai.types.chat import (
     ChatCompletionMessageParam,
     ChatCompletionMessageToolCallUnionParam,
 )
-from parley_contracts import RPC_GATEWAY_SETTINGS, LeadSnapshot, NeedsProfile, utcnow
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from parley_contracts import LeadSnapshot, NeedsProfile, utcnow
+from pydantic import ValidationError
+from servicekit.admin_settings import TextModelConfig, TextModelSource
 from servicekit.bus import Bus
 
 from ..domain.call import EndCallReason
@@ -71,7 +71,6 @@ MAX_TOOL_ROUNDS = 4
 MAX_PROSPECT_TURNS = 40
 MAX_REPLY_CHARS = 2000
 MAX_COMPLETION_TOKENS = 2048
-GATEWAY_KEYS = ["openai_api_key", "openai_base_url", "openai_text_model"]
 
 APOLOGY = "I'm sorry, I'm having a little trouble on my end. Could you say that again?"
 DO_NOT_CALL_GOODBYE = (
@@ -102,24 +101,6 @@ def chat_function_tools() -> tuple[ChatCompletionFunctionToolParam, ...]:
 # -- which model ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TextModelConfig:
-    api_key: SecretStr
-    model: str
-    base_url: str | None
-    source: Literal["env", "gateway"]
-
-
-class _SettingsRequest(BaseModel):
-    keys: list[str]
-
-
-class _SettingsReply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    values: dict[str, Any]
-
-
 class TextModels:
     """The configured text model (env first, then the gateway's admin settings) and a client for it."""
 
@@ -127,21 +108,13 @@ class TextModels:
         self, settings: VoiceBridgeSettings, bus: Bus | None, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._settings = settings
-        self._bus = bus
-        self._clock = clock
-        self._cached: tuple[float, TextModelConfig | None] | None = None
+        self._source = TextModelSource.from_settings(
+            settings, bus, fallback="offline simulated calls", clock=clock
+        )
         self._client: tuple[TextModelConfig, AsyncOpenAI] | None = None
 
     async def config(self) -> TextModelConfig | None:
-        s = self._settings
-        if s.openai_api_key is not None and s.openai_api_key.get_secret_value():
-            return TextModelConfig(s.openai_api_key, s.openai_text_model, s.openai_base_url, "env")
-        now = self._clock()
-        if self._cached is not None and now - self._cached[0] < s.ai_settings_cache_seconds:
-            return self._cached[1]
-        config = await self._ask_gateway()
-        self._cached = (now, config)
-        return config
+        return await self._source.config()
 
     async def client(self) -> tuple[AsyncOpenAI, str] | None:
         """A client and the model name, or None for offline mode. Never raises."""
@@ -158,34 +131,6 @@ class TextModels:
             )
             self._client = (config, client)
         return self._client[1], config.model
-
-    async def _ask_gateway(self) -> TextModelConfig | None:
-        if self._bus is None:
-            return None
-        try:
-            raw = await self._bus.request(
-                RPC_GATEWAY_SETTINGS,
-                _SettingsRequest(keys=GATEWAY_KEYS),
-                timeout=self._settings.gateway_timeout_seconds,
-            )
-            values = _SettingsReply.model_validate_json(raw).values
-        except (TimeoutError, nats.errors.Error) as error:
-            log.info("gateway settings unavailable (%s): offline simulated calls", type(error).__name__)
-            return None
-        except ValidationError:
-            log.warning("gateway settings answer unreadable: offline simulated calls")
-            return None
-        key = values.get("openai_api_key")
-        if not isinstance(key, str) or not key:
-            return None
-        model = values.get("openai_text_model")
-        base_url = values.get("openai_base_url")
-        return TextModelConfig(
-            SecretStr(key),
-            model if isinstance(model, str) and model else self._settings.openai_text_model,
-            base_url if isinstance(base_url, str) and base_url else self._settings.openai_base_url,
-            "gateway",
-        )
 
 
 # -- the bot --------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """What Twilio calls: status and answering-machine callbacks, inbound calls, the media websocket; and
 the callback page a voicemail's link opens.
 
-Every webhook must carry a valid `X-Twilio-Signature` for the public URL it was sent to; anything
-else, and callbacks about calls that are not ours, get 403. Without a configured phone line these
+Every webhook must carry a valid `X-Twilio-Signature` for the public URL it was sent to, made with the
+auth token of the call's Twilio account (or of the current line); anything else, and callbacks about
+calls that are not ours, get 403. Without the phone's infrastructure (public URL, signing secrets) these
 routes do not exist (404). They are not part of the public API, so they stay out of its schema.
 """
 
@@ -46,31 +47,36 @@ def _phone(runtime: ServiceRuntime) -> PhoneCalls:
     return phone
 
 
-async def _signed_form(request: Request, phone: PhoneCalls) -> dict[str, str]:
+async def _signed_form(
+    request: Request, phone: PhoneCalls, call_id: uuid.UUID | None = None
+) -> dict[str, str]:
     if int(request.headers.get("content-length") or 0) > _MAX_WEBHOOK_BYTES:
         raise Forbidden("webhook too large")
     form = await request.form()
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     signature = request.headers.get("X-Twilio-Signature")
-    if not phone.verified(request.url.path, request.url.query, items, signature):
+    if not await phone.verified(request.url.path, request.url.query, items, signature, call_id):
         raise Forbidden("the request is not signed by Twilio")
     return dict(items)
 
 
-def _call_id(request: Request) -> uuid.UUID:
+def _call_id(request: Request) -> uuid.UUID | None:
     try:
         return uuid.UUID(request.query_params.get(CALL_ID_PARAM, ""))
     except ValueError:
-        raise Forbidden("not a call of ours") from None
+        return None
 
 
 async def _call_callback(request: Request, runtime: ServiceRuntime, kind: str) -> Response:
     """A status or AMD callback about one of our calls (its id is in the signed URL's query)."""
     phone = _phone(runtime)
-    form = await _signed_form(request, phone)
+    call_id = _call_id(request)
+    form = await _signed_form(request, phone, call_id)
+    if call_id is None:
+        raise Forbidden("not a call of ours")
     apply = phone.on_status if kind == "status" else phone.on_amd
     try:
-        known = await apply(_call_id(request), form)
+        known = await apply(call_id, form)
     except UnknownCallStatus as error:
         raise BadRequest(str(error)) from error
     if not known:

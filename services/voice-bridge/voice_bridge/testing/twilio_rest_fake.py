@@ -6,6 +6,10 @@ form-encoded `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` to place a call
 It records every request, and plays Twilio's part afterwards: `send_status` and `send_amd` POST the
 status-callback and async-AMD webhooks to the URLs the call was created with, signed with a correct
 `X-Twilio-Signature`, only for the events the call subscribed to (as Twilio does).
+
+One fake can hold several accounts (`add_account`), each call belonging to the account that created it,
+and an account's auth token can be rotated (`rotate_auth_token`): webhooks are then signed with the new
+(primary) token, as Twilio does, while the old one still authenticates API requests (the secondary).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class FakeCall:
     answered_by: str | None = None
     twiml_updates: list[str] = field(default_factory=list)
     callbacks_sent: int = 0
+    account_sid: str = ""  # the account that created the call
 
     def to_json(self, account_sid: str) -> dict[str, Any]:
         uri = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{self.sid}"
@@ -106,6 +111,7 @@ class RecordedRequest:
     path: str
     form: dict[str, list[str]]
     authorized: bool
+    credential: tuple[str, str] | None = None  # the basic-auth username and password it came with
 
 
 @dataclass(frozen=True)
@@ -135,17 +141,19 @@ class FakeTwilioRest:
         api_key_secret: str | None = None,
     ) -> None:
         self.account_sid = account_sid or new_sid("AC")
-        self.auth_token = auth_token or secrets.token_hex(16)
-        # Webhooks are always signed with the account's auth token, whatever credential placed the call.
-        self._credentials = {(self.account_sid, self.auth_token)}
+        # Each account's auth tokens, the primary first. Webhooks are always signed with the primary,
+        # whatever credential placed the call.
+        self._tokens: dict[str, list[str]] = {}
+        # (username, password) -> the account that credential belongs to.
+        self._credentials: dict[tuple[str, str], str] = {}
+        self.add_account(account_sid=self.account_sid, auth_token=auth_token)
         if api_key_sid and api_key_secret:
-            self._credentials.add((api_key_sid, api_key_secret))
+            self._credentials[(api_key_sid, api_key_secret)] = self.account_sid
         self.requests: list[RecordedRequest] = []
         self.calls: dict[str, FakeCall] = {}
         self.webhooks: list[DeliveredWebhook] = []
         self._failures: list[_InjectedFailure] = []
         self._stalls: list[float] = []
-        self._signer = RequestValidator(self.auth_token)
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
         self._port = 0
@@ -153,6 +161,36 @@ class FakeTwilioRest:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def auth_token(self) -> str:
+        """The first account's (primary) auth token."""
+        return self.auth_token_of(self.account_sid)
+
+    def auth_token_of(self, account_sid: str) -> str:
+        return self._tokens[account_sid][0]
+
+    def add_account(
+        self, *, account_sid: str | None = None, auth_token: str | None = None
+    ) -> tuple[str, str]:
+        """Another account on the same API host; its (account SID, auth token)."""
+        sid = account_sid or new_sid("AC")
+        token = auth_token or secrets.token_hex(16)
+        self._tokens[sid] = [token]
+        self._credentials[(sid, token)] = sid
+        return sid, token
+
+    def rotate_auth_token(self, account_sid: str | None = None) -> str:
+        """Promote a new auth token to primary (webhooks are signed with it from now); the old one
+        becomes the secondary and still authenticates API requests."""
+        sid = account_sid or self.account_sid
+        token = secrets.token_hex(16)
+        primary, *dropped = self._tokens[sid]  # Twilio keeps one secondary token
+        self._tokens[sid] = [token, primary]
+        for old in dropped:
+            self._credentials.pop((sid, old), None)
+        self._credentials[(sid, token)] = sid
+        return token
 
     async def __aenter__(self) -> FakeTwilioRest:
         app = web.Application()
@@ -207,9 +245,9 @@ class FakeTwilioRest:
             Timestamp=format_datetime(utcnow()),
         )
         if status in TERMINAL_STATUSES:
-            params["CallDuration"] = call.to_json(self.account_sid)["duration"] or "0"
+            params["CallDuration"] = call.to_json(call.account_sid)["duration"] or "0"
         call.callbacks_sent += 1
-        return await self.send_webhook(call.status_callback, params)
+        return await self.send_webhook(call.status_callback, params, account_sid=call.account_sid)
 
     async def send_amd(
         self, call_sid: str, answered_by: str, *, detection_ms: int = 2400
@@ -220,19 +258,26 @@ class FakeTwilioRest:
             raise AssertionError("the call was not created with AsyncAmd and AsyncAmdStatusCallback")
         call.answered_by = answered_by
         params = {
-            "AccountSid": self.account_sid,
+            "AccountSid": call.account_sid,
             "CallSid": call.sid,
             "AnsweredBy": answered_by,
             "MachineDetectionDuration": str(detection_ms),
         }
-        return await self.send_webhook(call.async_amd_status_callback, params)
+        return await self.send_webhook(call.async_amd_status_callback, params, account_sid=call.account_sid)
 
     async def send_webhook(
-        self, url: str, params: dict[str, str], *, signature: str | None = None
+        self,
+        url: str,
+        params: dict[str, str],
+        *,
+        signature: str | None = None,
+        account_sid: str | None = None,
     ) -> DeliveredWebhook:
-        """POST a form webhook signed as Twilio signs it (or with `signature`, to forge one)."""
+        """POST a form webhook signed as Twilio signs it, with the primary auth token of `account_sid`
+        (the first account's by default), or with `signature`, to forge one."""
         assert self._session is not None, "use the fake as an async context manager"
-        signed = signature if signature is not None else self._signer.compute_signature(url, params)
+        signer = RequestValidator(self.auth_token_of(account_sid or self.account_sid))
+        signed = signature if signature is not None else signer.compute_signature(url, params)
         try:
             async with self._session.post(
                 url, data=params, headers={"X-Twilio-Signature": signed}
@@ -275,24 +320,25 @@ class FakeTwilioRest:
             async_amd_status_callback=values.get("AsyncAmdStatusCallback"),
             timeout=int(values["Timeout"]) if "Timeout" in values else None,
             time_limit=int(values["TimeLimit"]) if "TimeLimit" in values else None,
+            account_sid=request.match_info["account_sid"],
         )
         self.calls[call.sid] = call
-        return web.json_response(call.to_json(self.account_sid), status=201)
+        return web.json_response(call.to_json(call.account_sid), status=201)
 
     async def _fetch_call(self, request: web.Request) -> web.Response:
         _, rejected = await self._accept(request)
         if rejected is not None:
             return rejected
-        call = self.calls.get(request.match_info["call_sid"])
+        call = self._call(request)
         if call is None:
             return _error(404, 20404, "The requested resource was not found")
-        return web.json_response(call.to_json(self.account_sid))
+        return web.json_response(call.to_json(call.account_sid))
 
     async def _update_call(self, request: web.Request) -> web.Response:
         form, rejected = await self._accept(request)
         if rejected is not None:
             return rejected
-        call = self.calls.get(request.match_info["call_sid"])
+        call = self._call(request)
         if call is None:
             return _error(404, 20404, "The requested resource was not found")
         values = {key: values[-1] for key, values in form.items()}
@@ -302,7 +348,7 @@ class FakeTwilioRest:
         if new_status in {"completed", "canceled"}:
             # Twilio cancels a call that was never answered and completes one that was.
             final = "canceled" if call.status in _NOT_YET_ANSWERED else "completed"
-            body = call.to_json(self.account_sid) | {"status": final}
+            body = call.to_json(call.account_sid) | {"status": final}
             # Delivered before the REST answer (Twilio sends it just after), so when the client's
             # hang-up returns, the terminal webhook has already been handled: tests need no waiting.
             await self.send_status(call.sid, final)
@@ -314,37 +360,37 @@ class FakeTwilioRest:
             call.url = url
         else:
             return _error(400, 21218, "Invalid update: set Status, Url or Twiml")
-        return web.json_response(call.to_json(self.account_sid))
+        return web.json_response(call.to_json(call.account_sid))
 
     async def _accept(self, request: web.Request) -> tuple[dict[str, list[str]], web.Response | None]:
         posted = await request.post()
         form: dict[str, list[str]] = {}
         for key, value in posted.items():
             form.setdefault(key, []).append(str(value))
-        authorized = self._authorized(request)
-        self.requests.append(RecordedRequest(request.method, request.path, form, authorized))
+        credential = _basic_auth(request)
+        account = self._credentials.get(credential) if credential is not None else None
+        self.requests.append(
+            RecordedRequest(request.method, request.path, form, account is not None, credential)
+        )
         if self._stalls:
             await asyncio.sleep(self._stalls.pop(0))
-        if not authorized:
+        if account is None:
             return form, _error(401, 20003, "Authentication Error - invalid username")
-        if request.match_info["account_sid"] != self.account_sid:
+        if request.match_info["account_sid"] != account:
             return form, _error(404, 20404, "The requested resource was not found")
         if self._failures:
             failure = self._failures.pop(0)
             return form, _error(failure.status, failure.code, failure.message)
         return form, None
 
-    def _authorized(self, request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        try:
-            auth = BasicAuth.decode(header)
-        except ValueError:
-            return False
-        return (auth.login, auth.password) in self._credentials
+    def _call(self, request: web.Request) -> FakeCall | None:
+        """The call in the path, if it belongs to the account in the path."""
+        call = self.calls.get(request.match_info["call_sid"])
+        return call if call is not None and call.account_sid == request.match_info["account_sid"] else None
 
     def _call_params(self, call: FakeCall) -> dict[str, str]:
         return {
-            "AccountSid": self.account_sid,
+            "AccountSid": call.account_sid,
             "ApiVersion": API_VERSION,
             "CallSid": call.sid,
             "Direction": "outbound-api",
@@ -364,6 +410,14 @@ class FakeTwilioRest:
         if status in TERMINAL_STATUSES and call.ended_at is None:
             call.ended_at = now
         call.status = status
+
+
+def _basic_auth(request: web.Request) -> tuple[str, str] | None:
+    try:
+        auth = BasicAuth.decode(request.headers.get("Authorization", ""))
+    except ValueError:
+        return None
+    return auth.login, auth.password
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
