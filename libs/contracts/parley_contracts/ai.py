@@ -104,3 +104,6 @@ class RecommendationsReady(Event):
     assigned_agent_id: UUID | None = None
     needs: NeedsProfile
     recommendation: Recommendation
+    # The call's answer to "may we email you?", carried along so the prospectus made from this
+    # recommendation never depends on whether its consumer of call.ended has caught up yet.
+    email_permission: bool = False

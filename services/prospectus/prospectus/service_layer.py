@@ -56,6 +56,7 @@ async def accept_recommendation(uow: UnitOfWork, event: RecommendationsReady) ->
     """Keep the recommendation and queue the lead's next version from it (once per event)."""
     if await repo.is_lead_deleted(uow.session, event.lead_id):
         return None
+    await apply_email_permission(uow, event.lead_id, event.email_permission)
     await repo.add_recommendation(
         uow.session,
         event_id=event.event_id,

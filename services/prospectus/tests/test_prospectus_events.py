@@ -136,6 +136,23 @@ async def test_automatic_email_needs_an_address_permission_and_no_opt_out(
     assert (await generated_for(app, lead.id))[0].send_email is emailed
 
 
+async def test_the_permission_travels_with_the_recommendation_when_call_ended_is_not_here_yet(
+    prospectus_app, make_known_lead
+):
+    app = prospectus_app
+    lead = await make_known_lead()
+    # rag's recommendation for the call arrives first; this service's own call.ended consumer lags.
+    event = recommendation_for(lead.id, lead.assigned_agent_id).model_copy(update={"email_permission": True})
+    await app.publish(event)
+    await app.wait_for_statuses(lead.id, ["READY"])
+
+    async def announced() -> bool:
+        return len(await generated_for(app, lead.id)) == 1
+
+    assert await wait_for(announced, timeout=10)
+    assert (await generated_for(app, lead.id))[0].send_email is True
+
+
 async def test_events_that_arrive_while_the_service_is_down_are_processed_once_after_restart(
     start_prospectus,
 ):

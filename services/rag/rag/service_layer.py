@@ -235,6 +235,7 @@ async def call_ended(engine: RagEngine, event: CallEnded) -> WriteStep:
                 assigned_agent_id=agent_id,
                 needs=extraction.needs,
                 recommendation=outcome.recommendation,
+                email_permission=event.email_permission,
             )
         )
 

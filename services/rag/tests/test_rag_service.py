@@ -153,7 +153,12 @@ async def test_call_ended_emits_needs_and_eligible_recommendations_once(rag_app:
     await rag_app.index_products(*catalog.values())
     lead_id = await rag_app.lead(AGENT_ID)
     call = CallEnded(
-        call_id=uuid.uuid4(), lead_id=lead_id, mode="simulated", outcome="ANSWERED", transcript=FAMILY_CALL
+        call_id=uuid.uuid4(),
+        lead_id=lead_id,
+        mode="simulated",
+        outcome="ANSWERED",
+        transcript=FAMILY_CALL,
+        email_permission=True,
     )
     await rag_app.publish(call)
 
@@ -167,6 +172,7 @@ async def test_call_ended_emits_needs_and_eligible_recommendations_once(rag_app:
     assert needs_event.needs.age == 34 and "life" in needs_event.needs.coverage_type
     assert needs_event.extractor == "rules"
     ready: RecommendationsReady = await last_event(rag_app, RecommendationsReady)
+    assert ready.call_id == call.call_id and ready.email_permission is True
     names = [item.name for item in ready.recommendation.items]
     assert names and names[0] == "Secure Term 30"
     # The seniors' product (60+) is never offered to a 34-year-old.
