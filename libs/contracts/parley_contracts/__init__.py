@@ -52,7 +52,7 @@ from .documents import (
     ProspectusPdfRequest,
     ProspectusStatus,
 )
-from .gateway import GatewaySettingsReply, GatewaySettingsRequest
+from .gateway import GatewaySettingsReply, GatewaySettingsRequest, GatewayUserReply, GatewayUserRequest
 from .leads import (
     ConsentFlags,
     LeadConsentChanged,
@@ -103,7 +103,8 @@ RPC_LOOKUP_PRODUCTS = "rpc.rag.lookup_products"
 # Admin settings resolved in clear (API keys included) for services on the internal bus only
 # (GatewaySettingsRequest -> GatewaySettingsReply).
 RPC_GATEWAY_SETTINGS = "rpc.gateway.settings"
-# A user's public profile (id, name, email, role, active) by id, e.g. the agent named on a prospectus.
+# A user's public profile (id, name, email, role, active) by id, e.g. the agent named on a prospectus
+# (GatewayUserRequest -> GatewayUserReply).
 RPC_GATEWAY_USER = "rpc.gateway.user"
 # A rendered prospectus version (PDF bytes, the recommendation and agent it was made from), for the mailer.
 RPC_PROSPECTUS_PDF = "rpc.prospectus.pdf"
@@ -143,6 +144,8 @@ __all__ = [
     "FollowupRequested",
     "GatewaySettingsReply",
     "GatewaySettingsRequest",
+    "GatewayUserReply",
+    "GatewayUserRequest",
     "LeadConsentChanged",
     "LeadCreated",
     "LeadDeleted",

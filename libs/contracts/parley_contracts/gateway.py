@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from .base import Contract
 
@@ -19,3 +20,20 @@ class GatewaySettingsReply(Contract):
     answered as `{"error": ...}` instead, which does not parse as this reply."""
 
     values: dict[str, Any]
+
+
+class GatewayUserRequest(Contract):
+    """Request of `RPC_GATEWAY_USER`: one user's public profile."""
+
+    user_id: UUID
+
+
+class GatewayUserReply(Contract):
+    """Reply of `RPC_GATEWAY_USER`; `found` is False (and nothing else set) for an unknown user."""
+
+    found: bool
+    id: UUID | None = None
+    name: str | None = None
+    email: str | None = None
+    role: str | None = None
+    active: bool | None = None

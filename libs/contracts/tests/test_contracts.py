@@ -13,10 +13,13 @@ from parley_contracts import (
     EVENT_TYPES,
     EVENTS_BY_SUBJECT,
     RPC_GATEWAY_SETTINGS,
+    RPC_GATEWAY_USER,
     STREAMS,
     Event,
     GatewaySettingsReply,
     GatewaySettingsRequest,
+    GatewayUserReply,
+    GatewayUserRequest,
     LeadCreated,
     PremiumPeriod,
     PremiumRange,
@@ -28,6 +31,7 @@ V1_SAMPLES = Path(__file__).parent / "v1"
 # Request/reply payloads by subject: (request, reply). Their frozen samples are in v1/rpc.
 RPC_PAYLOADS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     RPC_GATEWAY_SETTINGS: (GatewaySettingsRequest, GatewaySettingsReply),
+    RPC_GATEWAY_USER: (GatewayUserRequest, GatewayUserReply),
 }
 
 

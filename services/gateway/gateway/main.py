@@ -4,7 +4,6 @@ and the console."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,8 +15,10 @@ from parley_contracts import (
     RPC_GATEWAY_USER,
     GatewaySettingsReply,
     GatewaySettingsRequest,
+    GatewayUserReply,
+    GatewayUserRequest,
 )
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 from servicekit.app import create_app
 from servicekit.demo import DEMO_USERS
 from servicekit.runtime import ServiceDefinition, ServiceRuntime
@@ -30,19 +31,6 @@ from .api.home import mount_console
 from .domain.rate_limit import RateLimiter
 from .handlers.audit import handlers
 from .settings import GatewaySettings
-
-
-class UserRequest(BaseModel):
-    user_id: uuid.UUID
-
-
-class UserReply(BaseModel):
-    found: bool
-    id: uuid.UUID | None = None
-    name: str | None = None
-    email: str | None = None
-    role: str | None = None
-    active: bool | None = None
 
 
 async def wire(runtime: ServiceRuntime) -> None:
@@ -69,7 +57,7 @@ async def wire(runtime: ServiceRuntime) -> None:
             values={k: v for k, v in values.items() if not request.keys or k in request.keys}
         )
 
-    async def user_profile(request: UserRequest) -> UserReply:
+    async def user_profile(request: GatewayUserRequest) -> GatewayUserReply:
         async with runtime.db.session() as session:
             row = (
                 (await session.execute(sa.select(users).where(users.c.id == str(request.user_id))))
@@ -77,8 +65,8 @@ async def wire(runtime: ServiceRuntime) -> None:
                 .first()
             )
         if row is None:
-            return UserReply(found=False)
-        return UserReply(
+            return GatewayUserReply(found=False)
+        return GatewayUserReply(
             found=True,
             id=row["id"],
             name=row["name"],
@@ -88,7 +76,7 @@ async def wire(runtime: ServiceRuntime) -> None:
         )
 
     runtime.bus.respond(RPC_GATEWAY_SETTINGS, GatewaySettingsRequest, resolve)
-    runtime.bus.respond(RPC_GATEWAY_USER, UserRequest, user_profile)
+    runtime.bus.respond(RPC_GATEWAY_USER, GatewayUserRequest, user_profile)
 
 
 async def close(runtime: ServiceRuntime) -> None:

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import nats.errors
-from parley_contracts import RPC_GATEWAY_USER
-from pydantic import BaseModel, ConfigDict, ValidationError
+from parley_contracts import RPC_GATEWAY_USER, GatewayUserReply, GatewayUserRequest
+from pydantic import BaseModel, ValidationError
 from servicekit.admin_settings import read_admin_settings
 from servicekit.bus import Bus
 
@@ -19,27 +19,14 @@ log = logging.getLogger("prospectus.gateway")
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 
-class _UserRequest(BaseModel):
-    user_id: UUID
-
-
-class GatewayUser(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    found: bool
-    name: str | None = None
-    email: str | None = None
-    active: bool | None = None
-
-
 class GatewayDirectory:
     def __init__(self, bus: Bus, timeout_seconds: float) -> None:
         self._bus = bus
         self._timeout = timeout_seconds
 
-    async def user(self, user_id: UUID) -> GatewayUser | None:
+    async def user(self, user_id: UUID) -> GatewayUserReply | None:
         """The user's profile; None when unknown, deactivated, or the gateway did not answer."""
-        reply = await self._ask(RPC_GATEWAY_USER, _UserRequest(user_id=user_id), GatewayUser)
+        reply = await self._ask(RPC_GATEWAY_USER, GatewayUserRequest(user_id=user_id), GatewayUserReply)
         if reply is None or not reply.found or reply.active is False:
             return None
         return reply
