@@ -24,7 +24,7 @@ from typing import TypeVar
 import httpx
 import pytest
 from parley_devstack.supervisor import available_services, port_free
-from servicekit.testing.plugin import _database_factory
+from servicekit.testing.plugin import database_factory, delete_namespace_streams
 
 ROOT = Path(__file__).resolve().parents[3]
 PLATFORM_URL = "http://127.0.0.1:8080"
@@ -110,20 +110,6 @@ def _drain(process: subprocess.Popen[str], output: list[str]) -> None:
         output.append(line)
 
 
-async def _delete_streams(nats_url: str, namespace: str) -> None:
-    import nats
-
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        prefix = f"{namespace.upper()}_"
-        for info in await js.streams_info():
-            if info.config.name and info.config.name.startswith(prefix):
-                await js.delete_stream(info.config.name)
-    finally:
-        await nc.close()
-
-
 @pytest.fixture(scope="session")
 async def running_platform(
     nats_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -135,7 +121,7 @@ async def running_platform(
     root = tmp_path_factory.mktemp("parley")
     namespace = f"t{uuid.uuid4().hex[:10]}"
     try:
-        async with _database_factory(os.environ.get("TEST_DATABASE_URL"), root) as make_database:
+        async with database_factory(os.environ.get("TEST_DATABASE_URL"), root) as make_database:
             env = {k: v for k, v in os.environ.items() if not k.startswith("TEST_")}
             for spec in available_services():
                 prefix = spec.name.upper().replace("-", "_")
@@ -172,4 +158,4 @@ async def running_platform(
             assert process.returncode == 0, log[-8000:]
             assert "all services stopped" in log, log[-8000:]
     finally:
-        await _delete_streams(nats_url, namespace)
+        await delete_namespace_streams(nats_url, namespace)

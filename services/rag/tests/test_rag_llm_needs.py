@@ -9,7 +9,7 @@ from rag.adapters.llm_needs import LlmNeedsExtractor
 from rag.adapters.openai_chat import ChatModelSettings, build_chat_model
 from rag.domain.needs_rules import RulesNeedsExtractor
 from rag.domain.needs_schema import NEEDS_SCHEMA_NAME, to_wire_dict
-from rag.testing.openai_fake_chat import FakeOpenAIChat, FakeReply, strict_schema_problems
+from servicekit.testing.openai_fake_chat import FakeOpenAIChat, FakeReply, strict_schema_problems
 
 TRANSCRIPT = (
     "Bot: Hello! Our critical illness plan is only $19 a month. How can I help?\n"

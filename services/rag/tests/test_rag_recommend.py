@@ -13,7 +13,7 @@ from rag.adapters.product_facts import InMemoryProductFacts
 from rag.domain.chunks import build_document_chunks, product_chunk_id, product_summary
 from rag.domain.recommend import Recommender, RecommenderSettings, plan_search
 from rag.domain.types import ChunkHit, SearchFilters
-from rag.testing.openai_fake_chat import FakeOpenAIChat, FakeReply
+from servicekit.testing.openai_fake_chat import FakeOpenAIChat, FakeReply
 
 CATALOG = load_demo_catalog()
 FACTS = InMemoryProductFacts(CATALOG.products)

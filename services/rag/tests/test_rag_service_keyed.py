@@ -13,8 +13,8 @@ import pytest
 from parley_contracts import CallEnded, NeedsExtracted, RecommendationsReady, TranscriptLine
 from rag.domain.needs_rules import RulesNeedsExtractor
 from rag.domain.needs_schema import NEEDS_SCHEMA_NAME, to_wire_dict
-from rag.testing.openai_fake_chat import FakeOpenAIChat, FakeReply, RecordedRequest
 from rag.testing.openai_fake_embeddings import FakeOpenAIEmbeddings, serve_app
+from servicekit.testing.openai_fake_chat import FakeOpenAIChat, FakeReply, RecordedRequest
 
 from .conftest import AGENT_ID, tiny_catalog
 from .test_rag_service import last_event

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from parley_contracts import (
     CallEnded,
     CallOutcome,
@@ -225,27 +226,18 @@ class PhoneCalls:
         redelivery from ringing twice."""
         chosen = await self.persona_for(None)
         await _insert_dialing(uow, session_id, lead, task_id=task_id, persona_id=chosen.id)
-        self._spawn(
-            self._place_when_committed(session_id, lead, line, task_id, chosen.persona), f"place-{session_id}"
-        )
 
-    async def _place_when_committed(
-        self,
-        session_id: uuid.UUID,
-        lead: LeadRecord,
-        line: PhoneLine,
-        task_id: uuid.UUID | None,
-        persona: Persona,
-    ) -> None:
-        for _ in range(200):
-            async with self.runtime.db.session() as session:
-                if await repo.get_session(session, session_id) is not None:
-                    break
-            await asyncio.sleep(0.05)
-        else:
-            return  # the handler's transaction rolled back: the request will be redelivered
-        with contextlib.suppress(TelephonyError):  # recorded as a FAILED call by `_place`
-            await self._place(session_id, lead, line, task_id=task_id, persona=persona)
+        async def place() -> None:
+            with contextlib.suppress(TelephonyError):  # recorded as a FAILED call by `_place`
+                await self._place(session_id, lead, line, task_id=task_id, persona=chosen.persona)
+
+        # Only once committed: a rolled-back handler places nothing and its event is redelivered.
+        sa.event.listen(
+            uow.session.sync_session,
+            "after_commit",
+            lambda _session: self._spawn(place(), f"place-{session_id}"),
+            once=True,
+        )
 
     async def _place(
         self,

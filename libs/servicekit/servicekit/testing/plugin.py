@@ -46,6 +46,11 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def bus_namespace(nats_url: str) -> AsyncIterator[str]:
     namespace = f"t{uuid.uuid4().hex[:10]}"
     yield namespace
+    await delete_namespace_streams(nats_url, namespace)
+
+
+async def delete_namespace_streams(nats_url: str, namespace: str) -> None:
+    """Remove every stream a test's bus namespace created."""
     import nats
 
     nc = await nats.connect(nats_url)
@@ -84,7 +89,9 @@ async def _drop_database(server_url: str, name: str) -> None:
 
 
 @asynccontextmanager
-async def _database_factory(server_url: str | None, tmp_path: Path) -> AsyncIterator[DatabaseFactory]:
+async def database_factory(server_url: str | None, tmp_path: Path) -> AsyncIterator[DatabaseFactory]:
+    """Makes fresh databases on `server_url` (SQLite files under `tmp_path` when None) and drops them
+    afterwards; for fixtures of any scope."""
     created: list[str] = []
 
     async def make(label: str) -> str:
@@ -111,7 +118,7 @@ def database_backend() -> str:
 @pytest.fixture
 async def make_database(tmp_path: Path) -> AsyncIterator[DatabaseFactory]:
     """Fresh database per call: PostgreSQL when TEST_DATABASE_URL is set, else SQLite."""
-    async with _database_factory(os.environ.get("TEST_DATABASE_URL"), tmp_path) as make:
+    async with database_factory(os.environ.get("TEST_DATABASE_URL"), tmp_path) as make:
         yield make
 
 
@@ -120,7 +127,7 @@ async def make_mysql_database(tmp_path: Path) -> AsyncIterator[DatabaseFactory]:
     url = os.environ.get("TEST_MYSQL_URL")
     if not url:
         pytest.skip("TEST_MYSQL_URL is not set (the MySQL/MariaDB profile runs in CI)")
-    async with _database_factory(url, tmp_path) as make:
+    async with database_factory(url, tmp_path) as make:
         yield make
 
 

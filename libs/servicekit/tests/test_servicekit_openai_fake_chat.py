@@ -6,7 +6,12 @@ from collections.abc import Iterator
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
-from rag.testing.openai_fake_chat import FakeOpenAIChat, FakeReply, RecordedRequest, strict_schema_problems
+from servicekit.testing.openai_fake_chat import (
+    FakeOpenAIChat,
+    FakeReply,
+    RecordedRequest,
+    strict_schema_problems,
+)
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}]
 
