@@ -324,6 +324,8 @@ async def test_forged_or_unknown_webhooks_and_replayed_media_tokens_are_refused(
     other_call = status_url.replace(session["id"], str(uuid.uuid4()))
     unknown = await phone.twilio.send_webhook(other_call, {"CallSid": call.sid, "CallStatus": "completed"})
     assert unknown.response_status == 403
+    oversized = await phone.app.client.post(status_url, data={"CallSid": call.sid, "Junk": "x" * 70_000})
+    assert oversized.status_code == 413
     bad_status = await phone.twilio.send_webhook(status_url, {"CallSid": call.sid, "CallStatus": "exploded"})
     assert bad_status.response_status == 400
     # None of that touched the call.

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request, Response, WebSocket, status
 from fastapi.responses import HTMLResponse
 from parley_contracts import FollowupRequested, utcnow
 from servicekit.app import Runtime
-from servicekit.errors import BadRequest, Forbidden, NotFound
+from servicekit.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from servicekit.runtime import ServiceRuntime
 
 from ..adapters import repository as repo
@@ -50,8 +50,11 @@ def _phone(runtime: ServiceRuntime) -> PhoneCalls:
 async def _signed_form(
     request: Request, phone: PhoneCalls, call_id: uuid.UUID | None = None
 ) -> dict[str, str]:
-    if int(request.headers.get("content-length") or 0) > _MAX_WEBHOOK_BYTES:
-        raise Forbidden("webhook too large")
+    length = request.headers.get("content-length") or "0"
+    if not length.isdigit():
+        raise BadRequest("invalid Content-Length")
+    if int(length) > _MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge(f"a Twilio webhook is at most {_MAX_WEBHOOK_BYTES} bytes")
     form = await request.form()
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     signature = request.headers.get("X-Twilio-Signature")
