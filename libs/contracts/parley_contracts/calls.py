@@ -142,3 +142,16 @@ class TaskCanceled(Event):
     assigned_agent_id: UUID | None = None
     kind: Literal["AUTO", "MANUAL", "CALLBACK", "RETRY"]
     reason: str
+
+
+class DialingChanged(Event):
+    """The dialer stopped (or resumed) planning automatic calls for a lead, and why.
+
+    `stopped` is the scheduler's reason (e.g. TIMEZONE_NEEDED, MAX_ATTEMPTS), null when it resumed.
+    """
+
+    subject = "task.dialing_changed"
+    lead_id: UUID
+    assigned_agent_id: UUID | None = None
+    stopped: str | None = None
+    detail: str | None = None

@@ -38,6 +38,17 @@ class ConsentFlags(Contract):
     call_recording: bool = False
 
 
+class TimezoneSource(StrEnum):
+    """How a lead's timezone was set, shown to agents beside it."""
+
+    GIVEN = "given"  # typed by a person (API, form, CSV column)
+    FROM_PHONE = "from_phone"  # the phone number's area maps to it
+    FROM_LOCATION = "from_location"  # the lead's location names a place there
+    CONFIRMED_ON_CALL = "confirmed_on_call"  # the lead said so on a call
+    FALLBACK = "fallback"  # nothing maps: the importer's default_timezone
+    UNKNOWN = "unknown"  # nothing maps and no fallback: the lead is not dialled until someone sets it
+
+
 class LeadSnapshot(Contract):
     id: UUID
     name: str
@@ -50,11 +61,28 @@ class LeadSnapshot(Contract):
     source: str | None = None
     status: LeadStatus = LeadStatus.NEW
     preferred_time_windows: list[TimeWindow] = []
+    # The zone shown and used for the lead's windows; when the phone number leaves several zones
+    # possible, `timezone_candidates` lists them all and a call must be legal in every one.
     timezone: str = "UTC"
+    timezone_source: TimezoneSource | None = Field(
+        default=None, description="how `timezone` was set; null on leads from before it was recorded"
+    )
+    timezone_candidates: list[str] = Field(
+        default_factory=list, description="every zone the lead may be in; empty means just `timezone`"
+    )
+    country: str | None = Field(
+        default=None, description="ISO 3166 region of the phone number: whose calling rules apply"
+    )
     consent_flags: ConsentFlags = ConsentFlags()
     assigned_agent_id: UUID | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    def calling_zones(self) -> tuple[str, ...]:
+        """The zones a call must be legal in: none while the timezone is unknown."""
+        if self.timezone_source is TimezoneSource.UNKNOWN:
+            return ()
+        return tuple(self.timezone_candidates) or (self.timezone,)
 
 
 class LeadCreated(Event):
@@ -107,3 +135,14 @@ class LeadEmailCaptured(Event):
     source: str = "call"
     call_id: UUID | None = None
     email_permission: bool = False
+
+
+class LeadTimezoneConfirmed(Event):
+    """Command: the lead said on a call which timezone they are in; leads records it as settled."""
+
+    subject = "lead.timezone_confirmed"
+    lead_id: UUID
+    timezone: str
+    call_id: UUID | None = None
+    # The prospect's words, kept as the evidence shown in the timeline.
+    said: str | None = None
