@@ -11,7 +11,14 @@ from .legal import (
     public_holidays,
 )
 from .settings import CallingRulesSettings, CountryHours
-from .zones import TimezoneDecision, canonical_zone, derive_timezone, location_zones, phone_country, phone_zones
+from .zones import (
+    TimezoneDecision,
+    canonical_zone,
+    derive_timezone,
+    location_zones,
+    phone_country,
+    phone_zones,
+)
 
 __all__ = [
     "BUILTIN_COUNTRY_HOURS",

@@ -31,7 +31,7 @@ MIN_CALL_SPAN = timedelta(minutes=5)
 DayRanges = tuple[tuple[int, int], ...]
 
 _CLOCK = re.compile(r"^(\d{2}):(\d{2})$")
-_RANGE = re.compile(r"^\s*(\d{2}:\d{2})\s*[-–]\s*(\d{2}:\d{2})\s*$")
+_RANGE = re.compile(r"^\s*(\d{2}:\d{2})\s*[-\u2013]\s*(\d{2}:\d{2})\s*$")  # a hyphen or an en dash
 
 
 class InvalidCallingRules(ValueError):
@@ -65,7 +65,7 @@ def _merge(ranges: Iterable[tuple[int, int]]) -> DayRanges:
 
 
 def _days(spec: str) -> list[int]:
-    """"MON", "MON-FRI" or "SAT,SUN" -> weekday indexes."""
+    """ "MON", "MON-FRI" or "SAT,SUN" -> weekday indexes."""
     indexes: list[int] = []
     for part in spec.upper().replace(" ", "").split(","):
         first, _, last = part.partition("-")
@@ -151,9 +151,7 @@ class LegalHours:
         """Whether the whole local day is closed (a closed date, or a public holiday where they close)."""
         if day in self.closed_dates:
             return True
-        return bool(
-            self.closed_on_public_holidays and country and day in public_holidays(country, day.year)
-        )
+        return bool(self.closed_on_public_holidays and country and day in public_holidays(country, day.year))
 
     def allows_local(self, local: datetime, span: timedelta, country: str | None) -> bool:
         """Whether a call starting at this local wall-clock time stays legal for `span`."""
@@ -164,7 +162,7 @@ class LegalHours:
         return any(start <= second and needed <= end for start, end in self.ranges[local.weekday()])
 
     def describe(self) -> str:
-        """"Mon-Fri 10:00-13:00, 14:00-20:00; Sat closed; Sun closed; closed on public holidays"."""
+        """ "Mon-Fri 10:00-13:00, 14:00-20:00; Sat closed; Sun closed; closed on public holidays"."""
         parts: list[str] = []
         index = 0
         while index < 7:
@@ -180,9 +178,7 @@ class LegalHours:
         return "; ".join(parts)
 
 
-def _hours(
-    table: Mapping[str, Sequence[str]], *, holidays_closed: bool = False
-) -> LegalHours:
+def _hours(table: Mapping[str, Sequence[str]], *, holidays_closed: bool = False) -> LegalHours:
     return LegalHours.parse(table, closed_on_public_holidays=holidays_closed)
 
 

@@ -7,11 +7,18 @@ write both the name and the postal code. A region split between zones lists ever
 
 from __future__ import annotations
 
-_NY, _CHI, _DEN, _PHX, _LA = "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", (
-    "America/Los_Angeles"
+_NY, _CHI, _DEN, _PHX, _LA = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    ("America/Los_Angeles"),
 )
-_DET, _IND, _KY, _BOI = "America/Detroit", "America/Indiana/Indianapolis", "America/Kentucky/Louisville", (
-    "America/Boise"
+_DET, _IND, _KY, _BOI = (
+    "America/Detroit",
+    "America/Indiana/Indianapolis",
+    "America/Kentucky/Louisville",
+    ("America/Boise"),
 )
 
 _US: dict[tuple[str, str], tuple[str, ...]] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from parley_calltime import canonical_zone, phone_country
 from parley_contracts import (
     AuditRecorded,
     ConsentFlags,
@@ -15,7 +16,9 @@ from parley_contracts import (
     LeadDeleted,
     LeadSnapshot,
     LeadStatus,
+    LeadTimezoneConfirmed,
     LeadUpdated,
+    TimezoneSource,
 )
 from servicekit.auth import Principal
 from servicekit.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -24,7 +27,7 @@ from servicekit.messaging import UnitOfWork
 from .adapters import repository as repo
 from .api.schemas import ActivityIn, LeadIn, LeadPatch
 from .domain.csv_import import ParseResult
-from .domain.rules import advanced_status, merge_consent
+from .domain.rules import STATED_SOURCES, advanced_status, merge_consent, settle_timezone
 from .domain.timeline import ActivityType, TimelineEntry
 
 SERVICE = "leads"
@@ -59,7 +62,8 @@ async def create_lead(uow: UnitOfWork, principal: Principal, data: LeadIn) -> Le
     stamp = repo.now()
     lead = LeadSnapshot(
         id=uuid.uuid4(),
-        **data.model_dump(exclude={"assigned_agent_id"}),
+        **data.model_dump(exclude={"assigned_agent_id", "timezone"}),
+        **settle_timezone(phone=data.phone, given=data.timezone, location=data.location),
         assigned_agent_id=owner,
         created_at=stamp,
         updated_at=stamp,
@@ -109,6 +113,7 @@ async def update_lead(
         changes["consent_flags"] = merge_consent(
             current.consent_flags, dnd=c.dnd, email_opt_out=c.email_opt_out, call_recording=c.call_recording
         )
+    changes.update(_timezone_changes(current, changes))
     updated = current.model_copy(update={**changes, "updated_at": repo.now()})
     updated = LeadSnapshot.model_validate(updated.model_dump())
     before, after = current.model_dump(mode="json"), updated.model_dump(mode="json")
@@ -118,6 +123,20 @@ async def update_lead(
     await repo.update_lead(uow.session, updated)
     await _record_change(uow, principal, current, updated, changed, reason="edited")
     return updated
+
+
+def _timezone_changes(current: LeadSnapshot, changes: dict[str, Any]) -> dict[str, Any]:
+    """A timezone given now is settled; a new phone or location re-derives one nobody stated."""
+    phone = changes.get("phone", current.phone)
+    location = changes.get("location", current.location)
+    if "timezone" in changes:
+        return settle_timezone(phone=phone, given=changes["timezone"], location=location)
+    if "phone" not in changes and "location" not in changes:
+        return {}
+    if current.timezone_source in STATED_SOURCES:
+        return {"country": phone_country(phone)}
+    fallback = current.timezone if current.timezone_source is TimezoneSource.FALLBACK else None
+    return settle_timezone(phone=phone, given=None, location=location, fallback=fallback)
 
 
 async def _record_change(
@@ -353,3 +372,49 @@ async def capture_email(uow: UnitOfWork, lead_id: uuid.UUID, email: str, event: 
         ],
     )
     await _record_change(uow, None, current, updated, ["email"], reason=event.subject)
+
+
+async def confirm_timezone(
+    uow: UnitOfWork, lead_id: uuid.UUID, timezone: str, event: LeadTimezoneConfirmed
+) -> None:
+    """The lead said on a call which zone they are in: that settles it, over any guess."""
+    current = await repo.get_lead(uow.session, lead_id, for_update=True)
+    zone = canonical_zone(timezone)
+    if current is None:
+        return
+    if zone is None:
+        await repo.add_activities(
+            uow.session,
+            [
+                repo.activity_values(
+                    lead_id,
+                    ActivityType.NOTE,
+                    f"Timezone named on the call is not a known zone ({timezone[:60]}); not saved",
+                    {"timezone": timezone, "said": event.said},
+                    source_event_id=event.event_id,
+                )
+            ],
+        )
+        return
+    fields = settle_timezone(phone=current.phone, given=zone, location=current.location)
+    fields["timezone_source"] = TimezoneSource.CONFIRMED_ON_CALL
+    updated = current.model_copy(update={**fields, "updated_at": repo.now()})
+    await repo.update_lead(uow.session, updated)
+    await repo.add_activities(
+        uow.session,
+        [
+            repo.activity_values(
+                lead_id,
+                ActivityType.LEAD,
+                f"Timezone confirmed on the call: {zone}",
+                {
+                    "timezone": zone,
+                    "said": event.said,
+                    "call_id": str(event.call_id) if event.call_id else None,
+                },
+                source_event_id=event.event_id,
+            )
+        ],
+    )
+    changed = [key for key in fields if getattr(current, key) != getattr(updated, key)]
+    await _record_change(uow, None, current, updated, changed or ["timezone_source"], reason=event.subject)

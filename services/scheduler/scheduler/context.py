@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from parley_contracts import CallMode, TimeWindow
+from parley_contracts import CallMode, LeadSnapshot
 from servicekit.runtime import ServiceRuntime
 
 from .clock import SchedulerClock
@@ -27,7 +26,8 @@ class Scheduling:
     def create(cls, settings: SchedulerSettings, clock: SchedulerClock) -> Scheduling:
         planner = SlotPlanner(
             PlannerSettings(
-                calling_hours=settings.calling_hours(), slot_length=timedelta(minutes=settings.slot_minutes)
+                calling_rules=settings.calling_rules_table(),
+                slot_length=timedelta(minutes=settings.slot_minutes),
             )
         )
         policy = RetryPolicy(
@@ -48,11 +48,15 @@ class Scheduling:
     def slot_length(self) -> timedelta:
         return self.planner.settings.slot_length
 
-    def planning_problem(self, windows: Sequence[TimeWindow], timezone: str) -> str | None:
-        """Why these windows or this timezone cannot be planned (e.g. a 09:00-09:00 window), or None."""
+    def planning_problem(self, lead: LeadSnapshot) -> str | None:
+        """Why the lead's windows or zones cannot be planned (e.g. a 09:00-09:00 window), or None."""
+        zones = lead.calling_zones()
+        if not zones:
+            return "timezone needed: the phone number maps to no timezone; set the lead's timezone"
         try:
-            load_zone(timezone)
-            self.planner.pattern(windows)
+            for zone in zones:
+                load_zone(zone)
+            self.planner.pattern(lead.preferred_time_windows, lead.country)
         except SchedulingError as exc:
             return str(exc)[:300]
         return None
@@ -61,15 +65,26 @@ class Scheduling:
         """How far ahead a callback or manual task may be booked."""
         return now + timedelta(days=self.settings.manual_task_max_days_ahead)
 
-    def within_calling_hours(self, timezone: str, at: datetime) -> bool:
-        """Whether a call may start at `at`: legal hours hold for at least the shortest useful slot."""
+    def within_calling_hours(self, lead: LeadSnapshot, at: datetime) -> bool:
+        """Whether a call may start at `at`: legal hours in every zone of the lead hold for at least
+        the shortest useful slot."""
         span = self.planner.settings.min_slot_length
-        return _covers(self.planner.calling_hours_intervals(timezone, now=at, horizon=span), span)
+        intervals = self.planner.calling_hours_intervals(
+            lead.calling_zones(), now=at, horizon=span, country=lead.country
+        )
+        return _covers(intervals, span)
 
-    def within_windows(self, windows: Sequence[TimeWindow], timezone: str, at: datetime) -> bool:
+    def within_windows(self, lead: LeadSnapshot, at: datetime) -> bool:
         """Whether `at` starts a useful stretch of the lead's preferred windows (within legal hours)."""
         span = self.planner.settings.min_slot_length
-        return _covers(self.planner.allowed_intervals(windows, timezone, now=at, horizon=span), span)
+        intervals = self.planner.allowed_intervals(
+            lead.preferred_time_windows, lead.calling_zones(), now=at, horizon=span, country=lead.country
+        )
+        return _covers(intervals, span)
+
+    def legal_hours_text(self, lead: LeadSnapshot) -> str:
+        """The calling rule that applies to the lead, as people read it."""
+        return self.planner.settings.calling_rules.for_country(lead.country).describe()
 
 
 def _covers(intervals: list[Interval], span: timedelta) -> bool:

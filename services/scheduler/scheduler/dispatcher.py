@@ -193,7 +193,7 @@ class Dispatcher:
                     lead is None
                     or not lead.callable
                     or slot_over
-                    or not ctx.within_calling_hours(lead.timezone, now)
+                    or not ctx.within_calling_hours(lead.snapshot(), now)
                 ):
                     # Never dialed late or outside legal hours; settled below, under the lead's lock.
                     undialable.append(task.id)

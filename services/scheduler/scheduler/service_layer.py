@@ -21,6 +21,7 @@ from typing import Literal
 from parley_contracts import (
     CallMode,
     CallOutcome,
+    DialingChanged,
     LeadSnapshot,
     SetLeadConsent,
     TaskCanceled,
@@ -44,6 +45,7 @@ from .domain import (
     RESUMABLE_STOPS,
     STOP_FOR_REASON,
     SYSTEM_PLANNED_KINDS,
+    TIMING_STOPS,
     CalendarEvent,
     Callback,
     Completed,
@@ -210,11 +212,31 @@ async def _book(calendar: DatabaseCalendar, ctx: Scheduling, lead: LeadRecord, t
     )
 
 
-async def _set_dialing(uow: UnitOfWork, lead: LeadRecord, stopped: DialingStop | None) -> LeadRecord:
+async def _set_dialing(
+    uow: UnitOfWork, ctx: Scheduling, lead: LeadRecord, stopped: DialingStop | None, detail: str | None = None
+) -> LeadRecord:
+    """Record why automatic dialing stopped (None: it goes on) and tell the lead's timeline."""
+    if stopped is DialingStop.NO_CALLABLE_TIME and detail is None:
+        detail = (
+            f"no time in the next {ctx.horizon.days} days is inside the lead's windows and legal calling "
+            f"hours ({ctx.legal_hours_text(lead.snapshot())})"
+        )
+        if lead.timezone_needed and lead.zones:
+            # Legal time exists in each zone alone, never in all: someone must settle the timezone.
+            stopped = DialingStop.TIMEZONE_NEEDED
+            detail += f" in every timezone the number may be in ({', '.join(lead.zones)}); confirm it"
     if lead.dialing_stopped is stopped:
         return lead
     lead = replace(lead, dialing_stopped=stopped)
     await repo.update_lead(uow.session, lead)
+    await uow.emit(
+        DialingChanged(
+            lead_id=lead.id,
+            assigned_agent_id=lead.assigned_agent_id,
+            stopped=stopped.value if stopped else None,
+            detail=detail,
+        )
+    )
     return lead
 
 
@@ -238,7 +260,7 @@ async def project_lead(uow: UnitOfWork, ctx: Scheduling, snapshot: LeadSnapshot)
             return  # a late snapshot of a deleted lead
         if previous.updated_at and snapshot.updated_at and as_utc(snapshot.updated_at) <= previous.updated_at:
             return  # an older (or the same) version: consumers of different subjects race
-    problem = ctx.planning_problem(snapshot.preferred_time_windows, snapshot.timezone)
+    problem = ctx.planning_problem(snapshot)
     if problem is not None:
         log.warning("lead %s cannot be planned: %s", snapshot.id, problem)
     lead = LeadRecord.from_snapshot(snapshot, previous, problem)
@@ -279,14 +301,21 @@ async def _replan(uow: UnitOfWork, ctx: Scheduling, lead: LeadRecord, previous: 
     if not lead.callable:
         await cancel_tasks(uow, ctx, pending, lead.not_callable_reason)
         if lead.dialing_stopped is None and not lead.deleted:
-            stop = DialingStop.DND if lead.dnd else DialingStop.NO_CALLABLE_TIME
-            await _set_dialing(uow, lead, stop)
+            if lead.dnd:
+                await _set_dialing(uow, ctx, lead, DialingStop.DND)
+            elif not lead.zones:
+                await _set_dialing(uow, ctx, lead, DialingStop.TIMEZONE_NEEDED, lead.plan_error)
+            else:
+                await _set_dialing(uow, ctx, lead, DialingStop.NO_CALLABLE_TIME, lead.plan_error)
         return
     if previous is not None and previous.assigned_agent_id != lead.assigned_agent_id:
         await repo.reassign_open_tasks(session, lead.id, lead.assigned_agent_id)
         pending = [replace(task, agent_id=lead.assigned_agent_id) for task in pending]
     timing_changed = previous is not None and (
-        previous.windows != lead.windows or previous.timezone != lead.timezone
+        previous.windows != lead.windows
+        or previous.timezone != lead.timezone
+        or previous.zones != lead.zones
+        or previous.country != lead.country
     )
     callbacks = [task for task in pending if task.kind is TaskKind.CALLBACK]
     if timing_changed:
@@ -303,7 +332,7 @@ async def _replan(uow: UnitOfWork, ctx: Scheduling, lead: LeadRecord, previous: 
         return
     stopped = lead.dialing_stopped
     if stopped is not None and (
-        stopped not in RESUMABLE_STOPS or (stopped is DialingStop.NO_CALLABLE_TIME and not timing_changed)
+        stopped not in RESUMABLE_STOPS or (stopped in TIMING_STOPS and not timing_changed)
     ):
         return
     if await repo.lead_tasks(session, lead.id, [TaskStatus.DISPATCHED]):
@@ -317,7 +346,7 @@ async def _plan_automatic(
     """The lead's next automatic attempt at its best slot, or a recorded reason why there is none."""
     attempt = len(history) + 1
     if attempt > ctx.policy.max_attempts:
-        await _set_dialing(uow, lead, DialingStop.MAX_ATTEMPTS)
+        await _set_dialing(uow, ctx, lead, DialingStop.MAX_ATTEMPTS)
         return None
     best = next_best_slot(
         lead.snapshot(),
@@ -328,9 +357,9 @@ async def _plan_automatic(
         settings=ctx.policy.ranking,
     )
     if best is None:
-        await _set_dialing(uow, lead, DialingStop.NO_CALLABLE_TIME)
+        await _set_dialing(uow, ctx, lead, DialingStop.NO_CALLABLE_TIME)
         return None
-    await _set_dialing(uow, lead, None)
+    await _set_dialing(uow, ctx, lead, None)
     reason = "first call in the lead's preferred window" if not history else "automatic dialing resumed"
     return await _create_task(
         uow,
@@ -366,7 +395,7 @@ async def replan_automatic(
     )
     if best is None:
         await cancel_tasks(uow, ctx, [task], "no callable time left in the lead's windows")
-        await _set_dialing(uow, lead, DialingStop.NO_CALLABLE_TIME)
+        await _set_dialing(uow, ctx, lead, DialingStop.NO_CALLABLE_TIME)
         return
     await _move(uow, ctx, lead, task, best.slot.start, best.slot.end, reason)
 
@@ -560,13 +589,13 @@ async def _apply_decision(
     match decision:
         case Completed():
             await cancel_tasks(uow, ctx, automatic, "the lead was reached")
-            await _set_dialing(uow, lead, DialingStop.COMPLETED)
+            await _set_dialing(uow, ctx, lead, DialingStop.COMPLETED)
             return Planned(decision, None, "the lead was reached")
         case Stop(reason=stop_reason, set_dnd=set_dnd, cancel_manual_tasks=cancel_all):
             text = STOP_TEXT[stop_reason]
             doomed = pending if cancel_all else [t for t in pending if t.kind in SYSTEM_PLANNED_KINDS]
             await cancel_tasks(uow, ctx, doomed, text)
-            lead = await _set_dialing(uow, lead, STOP_FOR_REASON[stop_reason])
+            lead = await _set_dialing(uow, ctx, lead, STOP_FOR_REASON[stop_reason])
             if set_dnd:
                 # Local DND at once, versioned "now", so no older snapshot in flight re-enables calls
                 # before leads applies the command and its lead.updated arrives.
@@ -587,7 +616,7 @@ async def _apply_decision(
                     decision, callbacks[0].scheduled_for, "a callback is booked; no automatic retry"
                 )
             await cancel_tasks(uow, ctx, automatic, "replaced by a newer retry")
-            await _set_dialing(uow, lead, None)
+            await _set_dialing(uow, ctx, lead, None)
             why = (
                 f"retry {attempt} after {outcome.value.replace('_', ' ').lower()}"
                 if outcome
@@ -796,16 +825,21 @@ async def create_manual_task(
             f"scheduled_for is more than {ctx.settings.manual_task_max_days_ahead} days ahead.",
             errors=[{"loc": ["body", "scheduled_for"], "msg": "too far ahead", "type": "value_error"}],
         )
-    if not ctx.within_calling_hours(lead.timezone, at):
+    if not ctx.within_calling_hours(lead.snapshot(), at):
         nearest = plan_callback(at, lead=lead.snapshot(), now=now, planner=ctx.planner, policy=ctx.policy)
+        where = (
+            f"every timezone the lead may be in ({', '.join(lead.zones)})"
+            if len(lead.zones) > 1
+            else f"the lead's timezone ({lead.timezone})"
+        )
         raise Unprocessable(
-            f"{at.isoformat()} is outside legal calling hours in the lead's timezone ({lead.timezone}).",
+            f"{at.isoformat()} is outside legal calling hours in {where}: {ctx.legal_hours_text(lead.snapshot())}.",
             errors=[
                 {"loc": ["body", "scheduled_for"], "msg": "outside calling hours", "type": "value_error"}
             ],
             nearest_allowed=nearest.at.isoformat() if isinstance(nearest, Callback) else None,
         )
-    if not data.force and not ctx.within_windows(lead.windows, lead.timezone, at):
+    if not data.force and not ctx.within_windows(lead.snapshot(), at):
         raise Unprocessable(
             "scheduled_for is outside the lead's preferred time windows (an admin may force it).",
             errors=[
@@ -902,4 +936,4 @@ async def cancel_task(uow: UnitOfWork, ctx: Scheduling, principal: Principal, ta
         # Otherwise the next lead.updated would plan it again.
         lead = await repo.get_lead(uow.session, task.lead_id, for_update=True)
         if lead is not None:
-            await _set_dialing(uow, lead, DialingStop.CANCELED)
+            await _set_dialing(uow, ctx, lead, DialingStop.CANCELED)

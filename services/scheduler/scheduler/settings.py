@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from parley_contracts.leads import Weekday
+from parley_calltime import CallingRulesSettings
 from pydantic import Field, model_validator
 from servicekit.settings import Profile, ServiceSettings
 
-from .domain import WEEKDAYS, CallingHours
 
+class SchedulerSettings(ServiceSettings, CallingRulesSettings):
+    """Legal calling hours (CALLING_HOURS_*, CALLING_RULES by country) come from `CallingRulesSettings`,
+    read the same way by voice-bridge."""
 
-class SchedulerSettings(ServiceSettings):
     service_name: str = "scheduler"
     port: int = 8103
     database_url: str = "sqlite+aiosqlite:///./var/data/scheduler.db"
 
-    # Legal calling hours in each lead's local time (TCPA default 08:00-21:00, every day).
-    calling_hours_start: str = "08:00"
-    calling_hours_end: str = "21:00"
-    calling_days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
     slot_minutes: int = Field(default=15, ge=5, le=240)
     # How far ahead automatic planning, retries and callbacks without a time look for a slot.
     planning_horizon_days: int = Field(default=14, ge=1, le=90)
@@ -47,15 +44,11 @@ class SchedulerSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _coherent(self) -> SchedulerSettings:
-        self.calling_hours()  # raises a ValueError naming the bad setting
         if self.profile is Profile.PROD and self.demo_simulated_calls:
             raise ValueError(
                 "DEMO_SIMULATED_CALLS is a dev/test setting; it cannot be on with PARLEY_PROFILE=prod"
             )
         return self
-
-    def calling_hours(self) -> CallingHours:
-        return CallingHours(self.calling_hours_start, self.calling_hours_end, frozenset(self.calling_days))
 
     @property
     def simulated_automatic_calls(self) -> bool:

@@ -7,12 +7,12 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
+from parley_calltime import CallingRules
 from parley_contracts import CallOutcome, ConsentFlags, LeadSnapshot, TimeWindow
 from scheduler.domain import (
     RETRYABLE_OUTCOMES,
     WEEKDAYS,
     Callback,
-    CallingHours,
     Completed,
     InvalidSettingsError,
     NaiveDatetimeError,
@@ -182,14 +182,14 @@ class TestCallbacks:
 
     def test_exact_tie_goes_to_the_earlier_time(self) -> None:
         # Legal 08:00-20:00: last start 19:55, next opening 08:00; the midpoint is 01:57:30.
-        planner = SlotPlanner(PlannerSettings(calling_hours=CallingHours("08:00", "20:00")))
+        planner = SlotPlanner(PlannerSettings(calling_rules=CallingRules.uniform("08:00", "20:00")))
         asked = datetime(2025, 6, 3, 1, 57, 30, tzinfo=NEW_YORK)
         decision = self.callback(asked, now=new_york(6, 2, 10), planner=planner)
         assert decision == Callback(new_york(6, 2, 19, 55), asked, adjusted=True)
 
     def test_forbidden_day_moves_to_the_nearest_allowed_day(self) -> None:
         planner = SlotPlanner(
-            PlannerSettings(calling_hours=CallingHours("08:00", "21:00", frozenset(WEEKDAYS[:6])))
+            PlannerSettings(calling_rules=CallingRules.uniform("08:00", "21:00", WEEKDAYS[:6]))
         )
         asked = new_york(6, 8, 12)  # Sunday noon: Saturday 20:55 is 15h05 away, Monday 08:00 is 20h
         decision = self.callback(asked, now=new_york(6, 2, 10), planner=planner)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parley_calltime import CallingRules, InvalidCallingRules
 from parley_contracts import TimeWindow
 from scheduler.domain import (
     WEEKDAYS,
-    CallingHours,
     Interval,
     InvalidSettingsError,
     InvalidTimezoneError,
@@ -25,7 +25,7 @@ from scheduler.domain import (
 NEW_YORK = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")
 KOLKATA = ZoneInfo("Asia/Kolkata")
-ROUND_THE_CLOCK = PlannerSettings(calling_hours=CallingHours("00:00", "24:00"))
+ROUND_THE_CLOCK = PlannerSettings(calling_rules=CallingRules.uniform("00:00", "24:00"))
 
 
 def window(days: str, start: str, end: str) -> TimeWindow:
@@ -218,7 +218,7 @@ class TestWindowShapes:
         assert planner.next_slots(late_only, "UTC", now=utc(2025, 6, 1), horizon=timedelta(days=14)) == []
 
     def test_calling_hours_days_exclude_forbidden_days(self) -> None:
-        no_sunday = PlannerSettings(calling_hours=CallingHours("09:00", "20:00", frozenset(WEEKDAYS[:6])))
+        no_sunday = PlannerSettings(calling_rules=CallingRules.uniform("09:00", "20:00", WEEKDAYS[:6]))
         planner = SlotPlanner(no_sunday)
         intervals = planner.allowed_intervals(
             [window("SAT,SUN", "10:00", "12:00")], "UTC", now=utc(2025, 6, 1), horizon=timedelta(days=7)
@@ -226,7 +226,7 @@ class TestWindowShapes:
         assert spans(intervals) == [(utc(2025, 6, 7, 10), utc(2025, 6, 7, 12))]
 
     def test_calling_hours_intervals_ignore_windows(self) -> None:
-        planner = SlotPlanner(PlannerSettings(calling_hours=CallingHours("09:00", "17:00")))
+        planner = SlotPlanner(PlannerSettings(calling_rules=CallingRules.uniform("09:00", "17:00")))
         intervals = planner.calling_hours_intervals(
             "Asia/Kolkata", now=utc(2025, 6, 1), horizon=timedelta(days=2)
         )
@@ -356,8 +356,8 @@ class TestInvalidInput:
         ],
     )
     def test_invalid_calling_hours(self, start: str, end: str, days: tuple[str, ...]) -> None:
-        with pytest.raises(InvalidWindowError, match="calling hours"):
-            CallingHours(start, end, frozenset(days))
+        with pytest.raises(InvalidCallingRules):
+            CallingRules.uniform(start, end, days)
 
     @pytest.mark.parametrize(
         "kwargs",
@@ -383,12 +383,13 @@ def minutes(clock: str) -> int:
     return int(clock[:2]) * 60 + int(clock[3:])
 
 
-def in_windows(local: datetime, windows: list[TimeWindow], hours: CallingHours) -> bool:
+def in_windows(local: datetime, windows: list[TimeWindow], hours: CallingRules) -> bool:
     """The rule, restated: the instant's local wall clock lies in a window and in calling hours."""
     minute = local.hour * 60 + local.minute
     weekday = WEEKDAYS[local.weekday()]
     yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
-    if weekday not in hours.days or not minutes(hours.start) <= minute < minutes(hours.end):
+    legal = hours.default.ranges[local.weekday()]
+    if not any(start <= minute * 60 < end for start, end in legal):
         return False
     for w in windows:
         start, end = minutes(w.start), minutes(w.end)
@@ -416,16 +417,16 @@ instants = st.datetimes(
     min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)
 )
 hours_strategy = st.sampled_from(
-    [CallingHours(), CallingHours("00:00", "24:00"), CallingHours("09:30", "17:45")]
+    [CallingRules(), CallingRules.uniform("00:00", "24:00"), CallingRules.uniform("09:30", "17:45")]
 )
 
 
 @settings(max_examples=150, deadline=None)
 @given(windows=windows_strategy, zone=st.sampled_from(ZONES), now=instants, hours=hours_strategy)
 def test_every_slot_lies_in_a_window_and_in_calling_hours(
-    windows: list[TimeWindow], zone: str, now: datetime, hours: CallingHours
+    windows: list[TimeWindow], zone: str, now: datetime, hours: CallingRules
 ) -> None:
-    settings_ = PlannerSettings(calling_hours=hours)
+    settings_ = PlannerSettings(calling_rules=hours)
     horizon = timedelta(days=3)
     slots = SlotPlanner(settings_).next_slots(windows, zone, now=now, horizon=horizon)
     tz = ZoneInfo(zone)
@@ -450,8 +451,8 @@ def test_every_slot_lies_in_a_window_and_in_calling_hours(
 def test_allowed_intervals_cover_exactly_the_callable_instants(
     windows: list[TimeWindow], zone: str, now: datetime, offsets: list[int]
 ) -> None:
-    hours = CallingHours()
-    intervals = SlotPlanner(PlannerSettings(calling_hours=hours)).allowed_intervals(
+    hours = CallingRules()
+    intervals = SlotPlanner(PlannerSettings(calling_rules=hours)).allowed_intervals(
         windows, zone, now=now, horizon=timedelta(days=3)
     )
     tz = ZoneInfo(zone)

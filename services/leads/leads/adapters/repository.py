@@ -31,6 +31,7 @@ def row_to_snapshot(row: sa.RowMapping) -> LeadSnapshot:
     data = dict(row)
     data["created_at"] = _aware(data["created_at"])
     data["updated_at"] = _aware(data["updated_at"])
+    data["timezone_candidates"] = data["timezone_candidates"] or []
     return LeadSnapshot.model_validate(data)
 
 

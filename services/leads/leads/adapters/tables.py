@@ -23,6 +23,10 @@ leads = sa.Table(
     sa.Column("status", sa.String(20), nullable=False, index=True),
     sa.Column("preferred_time_windows", sa.JSON, nullable=False),
     sa.Column("timezone", sa.String(64), nullable=False),
+    # How the timezone was set (contracts.TimezoneSource) and every zone the lead may be in.
+    sa.Column("timezone_source", sa.String(20), nullable=True),
+    sa.Column("timezone_candidates", sa.JSON, nullable=True),
+    sa.Column("country", sa.String(2), nullable=True),
     sa.Column("consent_flags", sa.JSON, nullable=False),
     sa.Column("assigned_agent_id", sa.String(36), nullable=True, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),

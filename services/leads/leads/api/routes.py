@@ -15,9 +15,19 @@ from servicekit.pagination import Page, Pagination
 
 from .. import service_layer as svc
 from ..adapters import repository as repo
-from ..domain.csv_import import CsvFileError, RowError, parse_csv
+from ..domain.csv_import import CsvFileError, ParsedLead, RowError, parse_csv
 from ..domain.rules import InvalidTimezone, validate_timezone
-from .schemas import ActivityIn, ActivityOut, ImportReport, ImportRowError, LeadIn, LeadOut, LeadPatch
+from .schemas import (
+    PREVIEW_ROWS,
+    ActivityIn,
+    ActivityOut,
+    ImportReport,
+    ImportRowError,
+    ImportRowPreview,
+    LeadIn,
+    LeadOut,
+    LeadPatch,
+)
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
 
@@ -83,18 +93,31 @@ async def import_leads(
     assigned_agent_id: Annotated[uuid.UUID | None, Form()] = None,
     encoding: Annotated[str, Form(max_length=30)] = "utf-8",
     default_region: Annotated[str | None, Form(min_length=2, max_length=2)] = None,
-    default_timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    default_timezone: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="only for rows with no timezone whose number (and location) map to no zone",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, Form(description="check and preview the rows; write nothing")] = False,
 ) -> ImportReport:
     """Import leads. `strict` (default) imports nothing if any row is invalid; `skip_invalid` imports
-    the valid rows. Duplicates (by phone or email, in the file or already stored) are skipped and listed."""
+    the valid rows. Duplicates (by phone or email, in the file or already stored) are skipped and listed.
+    A row without a timezone gets the one its phone number (then its location) says; `rows` shows each
+    valid row's timezone and where it came from. `dry_run` previews without writing."""
     if assigned_agent_id and not principal.is_admin and assigned_agent_id != principal.user_id:
         raise Forbidden("Agents import leads for themselves only.")
     owner = assigned_agent_id or (None if principal.is_admin else principal.user_id)
     explicit = _parse_mapping(mapping)
-    try:
-        validate_timezone(default_timezone)
-    except InvalidTimezone as exc:
-        raise Unprocessable(str(exc)) from exc
+    if default_timezone:
+        try:
+            validate_timezone(default_timezone)
+        except InvalidTimezone as exc:
+            raise Unprocessable(
+                str(exc),
+                errors=[{"loc": ["body", "default_timezone"], "msg": str(exc), "type": "value_error"}],
+            ) from exc
     data = await _read_limited(file)
     async with runtime.unit_of_work() as uow:
         phones, emails = await repo.existing_contacts(uow.session)
@@ -111,6 +134,8 @@ async def import_leads(
         except CsvFileError as exc:
             raise Unprocessable(f"The CSV file cannot be imported: {exc}") from exc
         report = ImportReport(
+            dry_run=dry_run,
+            rows=[_preview(row) for row in parsed.leads[:PREVIEW_ROWS]],
             imported=0,
             total_rows=parsed.total_rows,
             duplicates=_row_errors(parsed.duplicates),
@@ -118,6 +143,8 @@ async def import_leads(
             header_mapping=parsed.header_mapping,
             mode=mode,
         )
+        if dry_run:
+            return report
         if parsed.errors and mode == "strict":
             raise Unprocessable(
                 f"{len(parsed.errors)} row(s) are invalid; nothing was imported. Fix them, or use mode=skip_invalid.",
@@ -148,6 +175,10 @@ async def _read_limited(file: UploadFile) -> bytes:
     if not size:
         raise Unprocessable("The uploaded file is empty.")
     return b"".join(chunks)
+
+
+def _preview(row: ParsedLead) -> ImportRowPreview:
+    return ImportRowPreview(line=row.line, **row.fields)
 
 
 def _row_errors(rows: list[RowError]) -> list[ImportRowError]:

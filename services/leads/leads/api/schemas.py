@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from parley_contracts import ConsentFlags, LeadStatus, TimeWindow
+from parley_contracts import ConsentFlags, LeadStatus, TimeWindow, TimezoneSource
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from ..domain.rules import normalize_phone, validate_timezone
@@ -17,6 +17,9 @@ Phone = Annotated[
 ]
 Timezone = Annotated[str, AfterValidator(validate_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+PREVIEW_ROWS = 100
 
 
 class _Strict(BaseModel):
@@ -34,7 +37,10 @@ class LeadIn(_Strict):
     source: str | None = Field(default=None, max_length=100)
     status: LeadStatus = LeadStatus.NEW
     preferred_time_windows: list[TimeWindow] = Field(default_factory=list, max_length=21)
-    timezone: Timezone = "UTC"
+    timezone: Timezone | None = Field(
+        default=None,
+        description="IANA zone; when omitted it is derived from the phone number, then the location",
+    )
     consent_flags: ConsentFlags = Field(default_factory=ConsentFlags)
     assigned_agent_id: UUID | None = Field(
         default=None, description="admins only; agents own what they create"
@@ -76,6 +82,11 @@ class LeadOut(BaseModel):
     status: LeadStatus
     preferred_time_windows: list[TimeWindow]
     timezone: str
+    timezone_source: TimezoneSource | None
+    timezone_candidates: list[str] = Field(
+        description="every zone the lead may be in; calls must be legal in all of them"
+    )
+    country: str | None
     consent_flags: ConsentFlags
     assigned_agent_id: UUID | None
     created_at: datetime
@@ -103,10 +114,28 @@ class ImportRowError(BaseModel):
     message: str
 
 
+class ImportRowPreview(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    """One valid row as it would be (or was) stored, with where its timezone came from."""
+
+    line: int
+    name: str
+    phone: str
+    email: str | None = None
+    timezone: str
+    timezone_source: TimezoneSource
+    timezone_candidates: list[str]
+
+
 class ImportReport(BaseModel):
+    dry_run: bool = False
     imported: int
     total_rows: int
     duplicates: list[ImportRowError]
     errors: list[ImportRowError]
     header_mapping: dict[str, str]
     mode: Literal["strict", "skip_invalid"]
+    rows: list[ImportRowPreview] = Field(
+        default_factory=list, description=f"the first {PREVIEW_ROWS} valid rows, as they are stored"
+    )

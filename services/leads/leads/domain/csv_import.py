@@ -16,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from parley_contracts import TimeWindow
 from pydantic import ValidationError
 
-from .rules import InvalidPhone, InvalidTimezone, normalize_phone, validate_timezone
+from .rules import InvalidPhone, InvalidTimezone, normalize_phone, settle_timezone, validate_timezone
 
 MAX_ROWS = 100_000
 
@@ -142,7 +142,7 @@ def parse_csv(
     encoding: str = "utf-8",
     explicit_mapping: dict[str, str] | None = None,
     default_region: str | None = None,
-    default_timezone: str = "UTC",
+    default_timezone: str | None = None,
     existing_phones: set[str] | None = None,
     existing_emails: set[str] | None = None,
 ) -> ParseResult:
@@ -210,7 +210,7 @@ def parse_csv(
 
 
 def _parse_row(
-    line: int, cell: Any, default_region: str | None, default_timezone: str
+    line: int, cell: Any, default_region: str | None, default_timezone: str | None
 ) -> tuple[dict[str, Any], list[RowError]]:
     errors: list[RowError] = []
     lead: dict[str, Any] = {}
@@ -234,8 +234,9 @@ def _parse_row(
             lead["age"] = int(age)
         else:
             errors.append(RowError(line, "age", f"age must be a whole number 1-120, got {age!r}"))
+    given: str | None = None
     try:
-        lead["timezone"] = validate_timezone(cell("timezone") or default_timezone)
+        given = validate_timezone(cell("timezone")) if cell("timezone") else None
     except InvalidTimezone as exc:
         errors.append(RowError(line, "timezone", str(exc)))
     try:
@@ -257,4 +258,12 @@ def _parse_row(
             if len(value) > limit:
                 errors.append(RowError(line, text_field, f"longer than {limit} characters"))
             lead[text_field] = value
+    if "phone" in lead and not errors:
+        # No timezone column: the phone number (then the location) says where the person is; the
+        # importer's default only covers numbers that map to no zone.
+        lead.update(
+            settle_timezone(
+                phone=lead["phone"], given=given, location=lead.get("location"), fallback=default_timezone
+            )
+        )
     return lead, errors

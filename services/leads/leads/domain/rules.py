@@ -1,11 +1,14 @@
-"""Lead rules with no I/O: phone and timezone validation, the status pipeline, consent changes."""
+"""Lead rules with no I/O: phone and timezone validation, where a lead's timezone comes from, the status
+pipeline, consent changes."""
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
-from parley_contracts import ConsentFlags, LeadStatus
+from parley_calltime import TimezoneDecision, derive_timezone
+from parley_contracts import ConsentFlags, LeadStatus, TimezoneSource
 
 PIPELINE: tuple[LeadStatus, ...] = (
     LeadStatus.NEW,
@@ -55,6 +58,27 @@ def validate_timezone(name: str) -> str:
     except ZoneInfoNotFoundError as exc:  # pragma: no cover - tzdata present but entry broken
         raise InvalidTimezone(f"{name!r} is not an IANA timezone") from exc
     return name
+
+
+# Sources a person stated: never replaced by a guess from the phone or the location.
+STATED_SOURCES = frozenset({TimezoneSource.GIVEN, TimezoneSource.CONFIRMED_ON_CALL})
+
+
+def timezone_fields(decision: TimezoneDecision) -> dict[str, Any]:
+    """The lead fields a timezone decision sets."""
+    return {
+        "timezone": decision.timezone,
+        "timezone_source": decision.source,
+        "timezone_candidates": list(decision.candidates),
+        "country": decision.country,
+    }
+
+
+def settle_timezone(
+    *, phone: str, given: str | None, location: str | None, fallback: str | None = None
+) -> dict[str, Any]:
+    """The timezone fields of a lead: the one given, else derived from its phone, then its location."""
+    return timezone_fields(derive_timezone(phone=phone, given=given, location=location, fallback=fallback))
 
 
 def advanced_status(current: LeadStatus, reached: LeadStatus) -> LeadStatus:

@@ -10,6 +10,7 @@ from parley_contracts import (
     CallEnded,
     CallOutcome,
     CallStarted,
+    DialingChanged,
     EmailFailed,
     EmailSent,
     Event,
@@ -166,6 +167,17 @@ def entry_for(event: Event) -> TimelineEntry | None:
                     "outcome": event.outcome.value,
                     "next_attempt_at": event.next_attempt_at.isoformat() if event.next_attempt_at else None,
                 },
+            )
+        case DialingChanged():
+            what = (
+                f"Automatic calls stopped ({event.stopped.replace('_', ' ').lower()})"
+                if event.stopped
+                else "Automatic calls resumed"
+            )
+            return TimelineEntry(
+                ActivityType.TASK,
+                f"{what}: {event.detail[:200]}" if event.detail else what,
+                {"stopped": event.stopped, "detail": event.detail},
             )
         case FollowupRequested():
             return TimelineEntry(

@@ -7,11 +7,13 @@ from typing import Any
 from parley_contracts import (
     CallEnded,
     CallStarted,
+    DialingChanged,
     EmailFailed,
     EmailSent,
     Event,
     FollowupRequested,
     LeadEmailCaptured,
+    LeadTimezoneConfirmed,
     NeedsExtracted,
     ProspectusFailed,
     ProspectusGenerated,
@@ -39,6 +41,7 @@ TIMELINE_EVENTS: tuple[type[Event], ...] = (
     TaskCompleted,
     TaskScheduled,
     TaskCanceled,
+    DialingChanged,
     FollowupRequested,
 )
 
@@ -65,6 +68,10 @@ async def capture_email(event: LeadEmailCaptured, uow: UnitOfWork) -> None:
     await svc.capture_email(uow, event.lead_id, event.email, event)
 
 
+async def confirm_timezone(event: LeadTimezoneConfirmed, uow: UnitOfWork) -> None:
+    await svc.confirm_timezone(uow, event.lead_id, event.timezone, event)
+
+
 def handlers(_runtime: ServiceRuntime) -> list[Handler[Any]]:
     timeline = [
         Handler(f"leads-timeline-{cls.subject.replace('.', '-')}", cls, fold_into_timeline)
@@ -74,4 +81,5 @@ def handlers(_runtime: ServiceRuntime) -> list[Handler[Any]]:
         *timeline,
         Handler("leads-set-consent", SetLeadConsent, set_consent),
         Handler("leads-email-captured", LeadEmailCaptured, capture_email),
+        Handler("leads-timezone-confirmed", LeadTimezoneConfirmed, confirm_timezone),
     ]

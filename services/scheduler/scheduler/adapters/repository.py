@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from parley_contracts import CallMode, CallOutcome, ConsentFlags, LeadSnapshot, TimeWindow
+from parley_contracts import CallMode, CallOutcome, ConsentFlags, LeadSnapshot, TimeWindow, TimezoneSource
 from servicekit.auth import Principal
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,10 @@ class LeadRecord:
     assigned_agent_id: uuid.UUID | None
     windows: list[TimeWindow]
     timezone: str
+    # Every zone the lead may be in (a call must be legal in all), none while it is unknown.
+    zones: tuple[str, ...]
+    # Whose calling rules apply (the phone number's country).
+    country: str | None
     dnd: bool
     deleted: bool
     plan_error: str | None
@@ -48,8 +52,13 @@ class LeadRecord:
             return "lead has do-not-call (DND) set"
         return f"the lead's timezone or windows cannot be planned: {self.plan_error}"
 
+    @property
+    def timezone_needed(self) -> bool:
+        """No single zone is known: the planner reads the lead in several, or in none."""
+        return len(self.zones) != 1
+
     def snapshot(self) -> LeadSnapshot:
-        # The domain rules read only id, windows, timezone and consent. The projection keeps no
+        # The domain rules read only id, windows, zones, country and consent. The projection keeps no
         # contact details, so the phone is left empty (and unvalidated) rather than stored.
         return LeadSnapshot.model_construct(
             id=self.id,
@@ -57,6 +66,9 @@ class LeadRecord:
             phone="",
             preferred_time_windows=self.windows,
             timezone=self.timezone,
+            timezone_source=None if self.zones else TimezoneSource.UNKNOWN,
+            timezone_candidates=list(self.zones),
+            country=self.country,
             consent_flags=ConsentFlags(dnd=self.dnd),
             assigned_agent_id=self.assigned_agent_id,
         )
@@ -71,6 +83,8 @@ class LeadRecord:
             assigned_agent_id=snapshot.assigned_agent_id,
             windows=list(snapshot.preferred_time_windows),
             timezone=snapshot.timezone,
+            zones=snapshot.calling_zones(),
+            country=snapshot.country,
             dnd=snapshot.consent_flags.dnd,
             deleted=False,
             plan_error=plan_error,
@@ -160,6 +174,11 @@ def lead_from_row(row: sa.RowMapping) -> LeadRecord:
         assigned_agent_id=_uuid(row["assigned_agent_id"]),
         windows=[TimeWindow.model_validate(w) for w in row["preferred_time_windows"]],
         timezone=row["timezone"],
+        # Rows projected before zones were recorded hold just their one timezone.
+        zones=tuple(
+            row["timezone_candidates"] if row["timezone_candidates"] is not None else [row["timezone"]]
+        ),
+        country=row["country"],
         dnd=row["dnd"],
         deleted=row["deleted"],
         plan_error=row["plan_error"],
@@ -175,6 +194,8 @@ def _lead_values(lead: LeadRecord) -> dict[str, Any]:
         "assigned_agent_id": _str(lead.assigned_agent_id),
         "preferred_time_windows": [w.model_dump(mode="json") for w in lead.windows],
         "timezone": lead.timezone,
+        "timezone_candidates": list(lead.zones),
+        "country": lead.country,
         "dnd": lead.dnd,
         "deleted": lead.deleted,
         "plan_error": lead.plan_error,

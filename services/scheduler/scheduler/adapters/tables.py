@@ -16,6 +16,9 @@ lead_projection = LeadProjection(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("preferred_time_windows", sa.JSON, nullable=False),
     sa.Column("timezone", sa.String(64), nullable=False),
+    # Every zone the lead may be in ([] while unknown); NULL on rows from before it was projected.
+    sa.Column("timezone_candidates", sa.JSON, nullable=True),
+    sa.Column("country", sa.String(2), nullable=True),
     sa.Column("dnd", sa.Boolean, nullable=False),
     # Why the planner refuses the lead's timezone or windows (then nothing is planned); NULL if fine.
     sa.Column("plan_error", sa.String(300), nullable=True),

@@ -18,6 +18,7 @@ from ..adapters import repository as repo
 from ..adapters.repository import CallTask, TaskFilter
 from ..context import scheduling_of
 from ..domain import (
+    DialingStop,
     Interval,
     InvalidTimezoneError,
     TaskKind,
@@ -29,6 +30,7 @@ from ..domain import (
 from .schemas import (
     CompleteTaskIn,
     CompletionOut,
+    LeadPlanOut,
     ManualTaskIn,
     QueueItem,
     QueuePage,
@@ -237,4 +239,35 @@ async def queue(
     page = [item for _, item in ranked_items[paging.offset : paging.offset + paging.page_size]]
     return QueuePage(
         items=page, total=total, page=paging.page, page_size=paging.page_size, day=today, timezone=tz
+    )
+
+
+@router.get("/leads/{lead_id}", response_model=LeadPlanOut)
+async def lead_plan(
+    lead_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, runtime: Runtime
+) -> LeadPlanOut:
+    """The dialer's view of one lead: its candidate zones, the legal hours that apply, why automatic
+    calls stopped (e.g. TIMEZONE_NEEDED) and its next pending call."""
+    lead = await repo.get_lead(session, lead_id, principal)
+    if lead is None or lead.deleted:
+        raise NotFound("Lead not found.")
+    ctx = scheduling_of(runtime)
+    now = ctx.clock.now()
+    snapshot = lead.snapshot()
+    rules = ctx.planner.settings.calling_rules
+    pending, _ = await repo.list_tasks(
+        session, TaskFilter(principal, lead_id=lead_id, statuses=[TaskStatus.PENDING]), limit=1
+    )
+    return LeadPlanOut(
+        lead_id=lead.id,
+        timezone=lead.timezone,
+        timezone_candidates=list(lead.zones),
+        timezone_needed=lead.dialing_stopped is DialingStop.TIMEZONE_NEEDED or not lead.zones,
+        country=lead.country,
+        legal_hours=ctx.legal_hours_text(snapshot),
+        dialing_stopped=lead.dialing_stopped,
+        plan_error=lead.plan_error,
+        callable_now=ctx.within_calling_hours(snapshot, now),
+        next_legal_time=rules.next_allowed(lead.country, lead.zones, now),
+        next_task=_out(*pending[0]) if pending else None,
     )

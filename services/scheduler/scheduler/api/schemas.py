@@ -10,7 +10,7 @@ from parley_contracts import CallMode, CallOutcome
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from servicekit.pagination import Page
 
-from ..domain import TaskKind, TaskStatus
+from ..domain import DialingStop, TaskKind, TaskStatus
 from ..domain.outcomes import StopReason
 
 
@@ -89,3 +89,21 @@ class QueueItem(TaskOut):
 class QueuePage(Page[QueueItem]):
     day: date
     timezone: str
+
+
+class LeadPlanOut(BaseModel):
+    """How the dialer sees one lead: where it may be, which rule applies, whether it is being dialled."""
+
+    lead_id: UUID
+    timezone: str
+    timezone_candidates: list[str] = Field(description="a call must be legal in every one of them")
+    timezone_needed: bool = Field(
+        description="no single zone is known and automatic calls are held until someone settles it"
+    )
+    country: str | None
+    legal_hours: str = Field(description="the calling rule of the lead's country, in local time")
+    dialing_stopped: DialingStop | None
+    plan_error: str | None
+    callable_now: bool = Field(description="a call could start now under the legal hours")
+    next_legal_time: datetime | None = Field(description="the first legal moment from now, in 14 days")
+    next_task: TaskOut | None

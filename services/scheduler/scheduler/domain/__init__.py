@@ -51,11 +51,12 @@ from .tasks import (
     RESUMABLE_STOPS,
     STOP_FOR_REASON,
     SYSTEM_PLANNED_KINDS,
+    TIMING_STOPS,
     DialingStop,
     TaskKind,
     TaskStatus,
 )
-from .windows import WEEKDAYS, CallingHours, PlannerSettings, SlotPlanner, clear_plan_caches
+from .windows import WEEKDAYS, PlannerSettings, SlotPlanner, Zones, clear_plan_caches
 from .zones import load_zone
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "RETRYABLE_OUTCOMES",
     "STOP_FOR_REASON",
     "SYSTEM_PLANNED_KINDS",
+    "TIMING_STOPS",
     "WEEKDAYS",
     "BreakerState",
     "CalendarConflictError",
@@ -75,7 +77,6 @@ __all__ = [
     "CalendarEvent",
     "CalendarPort",
     "Callback",
-    "CallingHours",
     "CircuitBreaker",
     "Clock",
     "Completed",
@@ -103,6 +104,7 @@ __all__ = [
     "TaskKind",
     "TaskStatus",
     "TokenBucket",
+    "Zones",
     "clear_plan_caches",
     "counts_as_dial_failure",
     "decide_after_call",

@@ -216,7 +216,7 @@ def plan_callback(
     start_ranges = [
         (interval.start, interval.end - tail)
         for interval in planner.calling_hours_intervals(
-            lead.timezone, now=search_from, horizon=target - search_from + _WEEK
+            lead.calling_zones(), now=search_from, horizon=target - search_from + _WEEK, country=lead.country
         )
         if interval.duration >= tail
     ]

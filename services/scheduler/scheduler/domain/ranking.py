@@ -137,7 +137,12 @@ def next_best_slot(
         start = max(start, require_aware(not_before, "not_before"))
     # Without history the order is chronological, so the first slot is all that is needed.
     candidates = planner.next_slots(
-        lead.preferred_time_windows, lead.timezone, now=start, horizon=horizon, limit=None if history else 1
+        lead.preferred_time_windows,
+        lead.calling_zones(),
+        now=start,
+        horizon=horizon,
+        limit=None if history else 1,
+        country=lead.country,
     )
     ranked = rank_slots(candidates, history, lead.timezone, settings)
     return ranked[0] if ranked else None

@@ -54,14 +54,20 @@ class DialingStop(StrEnum):
     NOT_INTERESTED = "NOT_INTERESTED"
     MAX_ATTEMPTS = "MAX_ATTEMPTS"
     NO_CALLABLE_TIME = "NO_CALLABLE_TIME"
+    # The number leaves several zones (or none) possible and no time is legal in all of them.
+    TIMEZONE_NEEDED = "TIMEZONE_NEEDED"
     DND = "DND"
     DO_NOT_CALL = "DO_NOT_CALL"
     CANCELED = "CANCELED"
 
 
 # Automatic dialing resumes when the reason goes away: consent is given again, or new windows or a
-# new timezone leave callable time. The others are final; agents can still book MANUAL tasks.
-RESUMABLE_STOPS = frozenset({DialingStop.DND, DialingStop.DO_NOT_CALL, DialingStop.NO_CALLABLE_TIME})
+# new (or settled) timezone leave callable time. The others are final; agents can still book MANUAL tasks.
+RESUMABLE_STOPS = frozenset(
+    {DialingStop.DND, DialingStop.DO_NOT_CALL, DialingStop.NO_CALLABLE_TIME, DialingStop.TIMEZONE_NEEDED}
+)
+# Stops that only a change of the lead's windows, zones or country can lift.
+TIMING_STOPS = frozenset({DialingStop.NO_CALLABLE_TIME, DialingStop.TIMEZONE_NEEDED})
 
 STOP_FOR_REASON: dict[StopReason, DialingStop] = {
     StopReason.NOT_INTERESTED: DialingStop.NOT_INTERESTED,

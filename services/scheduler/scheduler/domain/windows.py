@@ -1,11 +1,15 @@
-"""Candidate call slots from a lead's preferred weekly windows, its timezone and legal calling hours.
+"""Candidate call slots from a lead's preferred weekly windows, its timezones and legal calling hours.
 
 Rules (see also `zones` for the DST rule):
 - A window belongs to the weekday it starts on. `end` before `start` crosses midnight: a Monday
   20:00-02:00 window covers Monday 20:00-24:00 and Tuesday 00:00-02:00 local time. "24:00" ends a
   window at midnight. `start == end` is refused as ambiguous (empty or all day?).
-- Legal calling hours apply to the local calendar day of each instant: the Tuesday 00:00-02:00 part
-  above is outside 08:00-21:00 and is dropped. Windows are intersected with them, never widened.
+- Legal calling hours are those of the lead's country (`parley_calltime.CallingRules`) and apply to
+  the local calendar day of each instant: the Tuesday 00:00-02:00 part above is outside 08:00-21:00
+  and is dropped. Windows are intersected with them, never widened; a closed day (a public holiday
+  where the country closes on them, a closed date) has no callable time at all.
+- A lead whose number leaves several zones possible is callable only when the instant is callable in
+  *every* candidate zone (windows and legal hours read in each); a lead with no zone is never callable.
 - A lead without windows is callable during the legal hours on the fallback days (Monday-Friday by
   default). A lead whose windows fall entirely outside legal hours has no slots at all: the planner
   never invents a time the lead did not offer.
@@ -16,22 +20,28 @@ Rules (see also `zones` for the DST rule):
 Speed: the weekly pattern is compiled once per distinct (windows, calling hours) and the zone's
 UTC offsets once per zone and range; a lead's slots are then produced lazily, shifting the weekly
 pattern with integer arithmetic, so asking for the next few slots maps only the pieces it needs.
+Leads with several zones or closed days take a slower exact path (every zone mapped, then intersected).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import get_args
 
+from parley_calltime import CallingRules, LegalHours
 from parley_contracts import TimeWindow
 from parley_contracts.leads import Weekday
 
 from .errors import InvalidSettingsError, InvalidWindowError
 from .intervals import Interval, require_aware
 from .zones import DAY, clear_zone_caches, offset_segments, wall_interval_to_utc
+
+# One zone name, or every zone a lead may be in.
+Zones = str | Sequence[str]
+_EPOCH = date(1970, 1, 1)
 
 WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 WORKWEEK: frozenset[Weekday] = frozenset(WEEKDAYS[:5])
@@ -127,32 +137,8 @@ def _window_week_pieces(days: tuple[str, ...], start_text: str, end_text: str) -
 
 
 @dataclass(frozen=True)
-class CallingHours:
-    """When calls are legal, in the lead's local time. Default 08:00-21:00 every day (US TCPA)."""
-
-    start: str = "08:00"
-    end: str = "21:00"
-    days: frozenset[Weekday] = frozenset(WEEKDAYS)
-    start_second: int = field(init=False, repr=False, compare=False)
-    end_second: int = field(init=False, repr=False, compare=False)
-    # Whether calls are legal on each weekday, MON..SUN.
-    allowed_weekdays: tuple[bool, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        start = parse_clock(self.start, allow_midnight_end=False)
-        end = parse_clock(self.end, allow_midnight_end=True)
-        if end <= start:
-            raise InvalidWindowError(f"calling hours must end after they start, got {self.start}-{self.end}")
-        days = _weekday_set(self.days, "calling hours")
-        object.__setattr__(self, "days", days)
-        object.__setattr__(self, "start_second", start)
-        object.__setattr__(self, "end_second", end)
-        object.__setattr__(self, "allowed_weekdays", tuple(day in days for day in WEEKDAYS))
-
-
-@dataclass(frozen=True)
 class PlannerSettings:
-    calling_hours: CallingHours = field(default_factory=CallingHours)
+    calling_rules: CallingRules = field(default_factory=CallingRules)
     slot_length: timedelta = timedelta(minutes=15)
     # Shorter pieces (a window's tail, the rest of an elapsed slot) are not worth a dial.
     min_slot_length: timedelta = timedelta(minutes=5)
@@ -171,20 +157,20 @@ def windows_key(windows: Sequence[TimeWindow]) -> WindowsKey:
     return tuple([(tuple(window.days), window.start, window.end) for window in windows])
 
 
-def _clip_to_calling_hours(pattern: WeeklyPattern, hours: CallingHours) -> WeeklyPattern:
+def _clip_to_calling_hours(pattern: WeeklyPattern, hours: LegalHours) -> WeeklyPattern:
     """The parts of `pattern` inside calling hours, judged on each local day the pattern touches."""
     clipped: list[tuple[int, int]] = []
     for start, end in pattern:
         for day in range(start // DAY, (end - 1) // DAY + 1):
-            if hours.allowed_weekdays[day]:
-                legal_start, legal_end = day * DAY + hours.start_second, day * DAY + hours.end_second
+            for legal_start, legal_end in hours.ranges[day]:
+                legal_start, legal_end = day * DAY + legal_start, day * DAY + legal_end
                 if start < legal_end and legal_start < end:
                     clipped.append((max(start, legal_start), min(end, legal_end)))
     return tuple(clipped)
 
 
 @lru_cache(maxsize=65_536)
-def compile_pattern(key: WindowsKey, hours: CallingHours, fallback_days: frozenset[Weekday]) -> WeeklyPattern:
+def compile_pattern(key: WindowsKey, hours: LegalHours, fallback_days: frozenset[Weekday]) -> WeeklyPattern:
     """The weekly local time a lead may be called in: its windows clipped to calling hours."""
     if not key:
         key = ((tuple(sorted(fallback_days, key=WEEKDAYS.index)), "00:00", "24:00"),)
@@ -242,6 +228,54 @@ def _utc_pieces(
         yield pending
 
 
+def _closed_days_utc(
+    hours: LegalHours, country: str | None, zone_name: str, now_s: float, until_s: float
+) -> list[tuple[int, int]]:
+    """UTC intervals of the zone's local days in range that are closed for calls, in order."""
+    first_day, last_day = int(now_s // DAY) - 1, int(until_s // DAY) + 1
+    closed = [
+        day
+        for day in range(first_day, last_day + 1)
+        if hours.closed_on(_EPOCH + timedelta(days=day), country)
+    ]
+    if not closed:
+        return []
+    segments = offset_segments(zone_name, (first_day - 1) * DAY, (last_day + 2) * DAY)
+    return [piece for day in closed for piece in wall_interval_to_utc(segments, day * DAY, (day + 1) * DAY)]
+
+
+def _subtract(pieces: Iterable[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`pieces` minus `holes` (both sorted and disjoint)."""
+    result: list[tuple[int, int]] = []
+    for start, end in pieces:
+        for hole_start, hole_end in holes:
+            if hole_end <= start or hole_start >= end:
+                continue
+            if hole_start > start:
+                result.append((start, hole_start))
+            start = max(start, hole_end)
+            if start >= end:
+                break
+        if start < end:
+            result.append((start, end))
+    return result
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The time in both sorted, disjoint interval lists."""
+    result: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            result.append((start, end))
+        if a[i][1] <= b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return result
+
+
 def clear_plan_caches() -> None:
     """Forget every cached window, pattern and zone (after a tz database update; benchmarks)."""
     for cached in (parse_clock, _weekday_indexes, _window_week_pieces, compile_pattern):
@@ -257,43 +291,71 @@ class SlotPlanner:
         self._slot_seconds = int(self.settings.slot_length.total_seconds())
         self._min_slot_seconds = self.settings.min_slot_length.total_seconds()
 
-    def pattern(self, windows: Sequence[TimeWindow]) -> WeeklyPattern:
-        """The weekly local pattern (validated) the lead's windows produce under these settings."""
-        return compile_pattern(windows_key(windows), self.settings.calling_hours, self.settings.fallback_days)
+    def pattern(self, windows: Sequence[TimeWindow], country: str | None = None) -> WeeklyPattern:
+        """The weekly local pattern (validated) the lead's windows produce under its country's hours."""
+        hours = self.settings.calling_rules.for_country(country)
+        return compile_pattern(windows_key(windows), hours, self.settings.fallback_days)
 
     def allowed_intervals(
-        self, windows: Sequence[TimeWindow], timezone: str, *, now: datetime, horizon: timedelta
+        self,
+        windows: Sequence[TimeWindow],
+        zones: Zones,
+        *,
+        now: datetime,
+        horizon: timedelta,
+        country: str | None = None,
     ) -> list[Interval]:
         """Every callable interval in `[now, now + horizon)`, sorted, as UTC intervals."""
-        return self._intervals(self.pattern(windows), timezone, now, horizon)
+        return self._intervals(windows_key(windows), zones, country, now, horizon)
 
-    def calling_hours_intervals(self, timezone: str, *, now: datetime, horizon: timedelta) -> list[Interval]:
+    def calling_hours_intervals(
+        self, zones: Zones, *, now: datetime, horizon: timedelta, country: str | None = None
+    ) -> list[Interval]:
         """Legal calling time in `[now, now + horizon)` regardless of preferred windows (callbacks)."""
-        pattern = compile_pattern(
-            _ALL_DAY_EVERY_DAY, self.settings.calling_hours, self.settings.fallback_days
-        )
-        return self._intervals(pattern, timezone, now, horizon)
+        return self._intervals(_ALL_DAY_EVERY_DAY, zones, country, now, horizon)
+
+    def _pieces(
+        self, key: WindowsKey, zones: Zones, country: str | None, now_s: float, until_s: float
+    ) -> Iterator[tuple[int, int]]:
+        """UTC callable pieces (see `_utc_pieces`) of a lead in all its zones under its country's hours."""
+        hours = self.settings.calling_rules.for_country(country)
+        pattern = compile_pattern(key, hours, self.settings.fallback_days)
+        names = (zones,) if isinstance(zones, str) else tuple(zones)
+        if not names:
+            return iter(())
+        closes = hours.closed_on_public_holidays or bool(hours.closed_dates)
+        if len(names) == 1 and not closes:
+            return _utc_pieces(pattern, names[0], now_s, until_s)
+        common: list[tuple[int, int]] | None = None
+        for name in names:
+            pieces = list(_utc_pieces(pattern, name, now_s, until_s))
+            if closes:
+                pieces = _subtract(pieces, _closed_days_utc(hours, country, name, now_s, until_s))
+            common = pieces if common is None else _intersect(common, pieces)
+        # A closed day can cut a piece down to a part that ended before now.
+        return iter([(start, end) for start, end in common or () if end > now_s])
 
     def next_slots(
         self,
         windows: Sequence[TimeWindow],
-        timezone: str,
+        zones: Zones,
         *,
         now: datetime,
         horizon: timedelta,
         limit: int | None = None,
+        country: str | None = None,
     ) -> list[Interval]:
         """Upcoming candidate slots in `[now, now + horizon)`, earliest first, at most `limit`."""
         if limit is not None and limit < 0:
             raise InvalidSettingsError("limit must not be negative")
-        pattern = self.pattern(windows)
+        key = windows_key(windows)
         span = _Span(now, horizon)
         now_s, until_s = span.now_s, span.until_s
         step, step_length, min_length = self._slot_seconds, self.settings.slot_length, self._min_slot_seconds
         slots: list[Interval] = []
         if limit == 0:
             return slots
-        for interval_start, end in _utc_pieces(pattern, timezone, now_s, until_s):
+        for interval_start, end in self._pieces(key, zones, country, now_s, until_s):
             interval_end = min(end, until_s)
             # Jump straight to the piece running at `now` instead of walking elapsed pieces.
             piece: float = interval_start + max(0, int((now_s - interval_start) // step)) * step
@@ -322,12 +384,12 @@ class SlotPlanner:
         return slots
 
     def _intervals(
-        self, pattern: WeeklyPattern, timezone: str, now: datetime, horizon: timedelta
+        self, key: WindowsKey, zones: Zones, country: str | None, now: datetime, horizon: timedelta
     ) -> list[Interval]:
         span = _Span(now, horizon)
         return [
             Interval.from_utc(span.at(max(start, span.now_s)), span.at(min(end, span.until_s)))
-            for start, end in _utc_pieces(pattern, timezone, span.now_s, span.until_s)
+            for start, end in self._pieces(key, zones, country, span.now_s, span.until_s)
         ]
 
 
