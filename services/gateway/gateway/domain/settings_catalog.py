@@ -63,8 +63,6 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("email_from", "From address of outgoing email"),
         SettingSpec("company_name", "Company name on prospectuses and emails", default="Parley Insurance"),
         SettingSpec("brand_primary_color", "Brand colour (#RRGGBB)", default="#1f4e79"),
-        SettingSpec("calling_hours_start", "Earliest local calling time (HH:MM)", default="08:00"),
-        SettingSpec("calling_hours_end", "Latest local calling time (HH:MM)", default="21:00"),
         SettingSpec("max_call_attempts", "Attempts before a lead is no longer retried", type_=int, default=5),
     )
 }
@@ -99,16 +97,8 @@ def validate_value(key: str, value: Any) -> Any:
         len(value) == 7 and value.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in value[1:])
     ):
         raise InvalidSetting(key, "must look like #1f4e79")
-    if key.startswith("calling_hours_") and not _is_hhmm(value):
-        raise InvalidSetting(key, "must be HH:MM")
     return value
 
-
-def _is_hhmm(value: str) -> bool:
-    hours, _, minutes = value.partition(":")
-    return (
-        hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2
-    )
 
 
 def mask(secret: str) -> str:
