@@ -204,3 +204,44 @@ async def test_manual_notes(leads_app, lead_body):
     assert r.status_code == 422
     r = await c.post(f"/api/leads/{lead['id']}/activities", json={"text": "hi"}, headers=leads_app.agent2)
     assert r.status_code == 404
+
+
+async def test_filters_narrow_the_list_and_the_pipeline_counts_the_visible_leads(leads_app):
+    c = leads_app.client
+    rows = [
+        {"name": "Filter A", "phone": "+12125550201", "email": "fa@example.com", "age": 30, "source": "web"},
+        {"name": "Filter B", "phone": "+12125550202", "age": 55, "source": "Referral"},
+        {"name": "Filter C", "phone": "+12125550203", "consent_flags": {"dnd": True}, "status": "QUALIFIED"},
+    ]
+    for row in rows:
+        assert (await c.post("/api/leads", json=row, headers=leads_app.agent)).status_code == 201
+    await c.post("/api/leads", json={"name": "Other", "phone": "+12125550204"}, headers=leads_app.agent2)
+
+    async def names(**params):
+        response = await c.get("/api/leads", params={"q": "Filter", **params}, headers=leads_app.agent)
+        assert response.status_code == 200, response.text
+        return sorted(item["name"] for item in response.json()["items"])
+
+    assert await names(has_email=True) == ["Filter A"]
+    assert await names(has_email=False) == ["Filter B", "Filter C"]
+    assert await names(source="referral") == ["Filter B"]
+    assert await names(age_min=40) == ["Filter B"]
+    assert await names(age_max=40) == ["Filter A"]
+    assert await names(dnd=True) == ["Filter C"]
+    assert await names(dnd=False) == ["Filter A", "Filter B"]
+    bad = await c.get("/api/leads", params={"age_min": "old"}, headers=leads_app.agent)
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+    mine = (await c.get("/api/leads/pipeline", headers=leads_app.agent)).json()
+    counts = {item["status"]: item["count"] for item in mine["counts"]}
+    assert [item["status"] for item in mine["counts"]] == [
+        "NEW",
+        "CONTACTED",
+        "QUALIFIED",
+        "PROPOSAL_SENT",
+        "CONVERTED",
+        "LOST",
+    ]
+    assert counts["NEW"] == 2 and counts["QUALIFIED"] == 1 and mine["total"] == 3
+    everyone = (await c.get("/api/leads/pipeline", headers=leads_app.admin)).json()
+    assert everyone["total"] == 4

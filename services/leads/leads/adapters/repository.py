@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,43 @@ async def get_lead(
     return row_to_snapshot(row) if row else None
 
 
+@dataclass(frozen=True)
+class LeadFilters:
+    """The console's narrowing of a lead list (each one optional)."""
+
+    source: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    has_email: bool | None = None
+    dnd: bool | None = None
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if self.source is not None:
+            conditions.append(sa.func.lower(leads.c.source) == self.source.lower())
+        if self.age_min is not None:
+            conditions.append(leads.c.age >= self.age_min)
+        if self.age_max is not None:
+            conditions.append(leads.c.age <= self.age_max)
+        if self.has_email is not None:
+            conditions.append(leads.c.email.is_not(None) if self.has_email else leads.c.email.is_(None))
+        if self.dnd is not None:
+            flag = leads.c.consent_flags["dnd"].as_boolean()
+            conditions.append(flag.is_(True) if self.dnd else sa.or_(flag.is_(False), flag.is_(None)))
+        return conditions
+
+
+async def pipeline_counts(session: AsyncSession, principal: Principal) -> dict[LeadStatus, int]:
+    """Leads per status among those the principal sees (an agent's own, or everyone's for admins)."""
+    rows = await session.execute(
+        sa.select(leads.c.status, sa.func.count()).where(visible_to(principal)).group_by(leads.c.status)
+    )
+    counts = dict.fromkeys(LeadStatus, 0)
+    for status, count in rows.all():
+        counts[LeadStatus(status)] = int(count)
+    return counts
+
+
 async def list_leads(
     session: AsyncSession,
     principal: Principal,
@@ -63,8 +101,9 @@ async def list_leads(
     sort: str,
     offset: int,
     limit: int,
+    filters: LeadFilters | None = None,
 ) -> tuple[list[LeadSnapshot], int]:
-    conditions: list[sa.ColumnElement[bool]] = [visible_to(principal)]
+    conditions: list[sa.ColumnElement[bool]] = [visible_to(principal), *(filters or LeadFilters()).where()]
     if status:
         conditions.append(leads.c.status.in_([s.value for s in status]))
     if agent_id:

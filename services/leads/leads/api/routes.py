@@ -27,6 +27,8 @@ from .schemas import (
     LeadIn,
     LeadOut,
     LeadPatch,
+    PipelineOut,
+    StatusCount,
 )
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
@@ -59,6 +61,11 @@ async def list_leads(
     agent_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: SortField = "-created_at",
+    source: Annotated[str | None, Query(max_length=100)] = None,
+    age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
+    age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
+    has_email: bool | None = None,
+    dnd: bool | None = None,
 ) -> Page[LeadOut]:
     items, total = await repo.list_leads(
         session,
@@ -69,8 +76,21 @@ async def list_leads(
         sort=sort,
         offset=paging.offset,
         limit=paging.page_size,
+        filters=repo.LeadFilters(
+            source=source, age_min=age_min, age_max=age_max, has_email=has_email, dnd=dnd
+        ),
     )
     return Page(items=[_out(i) for i in items], total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/pipeline", response_model=PipelineOut)
+async def pipeline(principal: CurrentPrincipal, session: DbSession) -> PipelineOut:
+    """Leads per status: the agent's own, or the whole team's for an admin."""
+    counts = await repo.pipeline_counts(session, principal)
+    return PipelineOut(
+        counts=[StatusCount(status=status, count=count) for status, count in counts.items()],
+        total=sum(counts.values()),
+    )
 
 
 @router.post("", response_model=LeadOut, status_code=status.HTTP_201_CREATED)

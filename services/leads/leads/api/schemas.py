@@ -139,3 +139,13 @@ class ImportReport(BaseModel):
     rows: list[ImportRowPreview] = Field(
         default_factory=list, description=f"the first {PREVIEW_ROWS} valid rows, as they are stored"
     )
+
+
+class StatusCount(BaseModel):
+    status: LeadStatus
+    count: int
+
+
+class PipelineOut(BaseModel):
+    counts: list[StatusCount] = Field(description="every status, in pipeline order, zero included")
+    total: int
