@@ -5,7 +5,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install up test test-fast lint format eval bench clean
+.PHONY: help install web up test test-fast lint format eval bench clean
 
 help:
 	@echo "make up      install what is needed and run the whole platform at http://127.0.0.1:8080"
@@ -23,11 +23,16 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock $(wildcard libs/*/pyproject.tom
 
 install: $(VENV)/.installed
 
-up: install
+# The console: packages from the lockfile, rebuilt when a source changed (Node from scripts/node.sh).
+web: install
+	bash scripts/web.sh build
+
+up: install web
 	$(VENV)/bin/python -m parley_devstack up
 
-test: install
+test: install web
 	$(VENV)/bin/ruff check .
+	bash scripts/web.sh test
 	$(VENV)/bin/pytest -q --durations=15
 
 test-fast: install
