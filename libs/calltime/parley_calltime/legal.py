@@ -159,7 +159,19 @@ class LegalHours:
             return False
         second = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
         needed = second + span.total_seconds()
-        return any(start <= second and needed <= end for start, end in self.ranges[local.weekday()])
+        for start, end in self.ranges[local.weekday()]:
+            if start <= second < end:
+                if needed <= end:
+                    return True
+                # A range open until midnight runs on into a next day that opens at midnight.
+                if end == DAY_SECONDS and needed - DAY_SECONDS <= DAY_SECONDS:
+                    tomorrow = local.date() + timedelta(days=1)
+                    overflow = needed - DAY_SECONDS
+                    return not self.closed_on(tomorrow, country) and any(
+                        s == 0 and overflow <= e for s, e in self.ranges[tomorrow.weekday()]
+                    )
+                return False
+        return False
 
     def describe(self) -> str:
         """ "Mon-Fri 10:00-13:00, 14:00-20:00; Sat closed; Sun closed; closed on public holidays"."""

@@ -122,3 +122,12 @@ def test_public_holidays_follow_the_country() -> None:
     assert hours.closed_on(date(2026, 7, 4), "US")
     assert not hours.closed_on(date(2026, 7, 4), "FR")
     assert not hours.closed_on(date(2026, 7, 4), None)
+
+
+def test_round_the_clock_hours_run_on_over_midnight() -> None:
+    always = CallingRules.uniform("00:00", "24:00")
+    assert always.allows(None, [NEW_YORK], local(NEW_YORK, 2026, 12, 8, 23, 58))
+    # Unless the next day is closed.
+    weekdays = CallingRules.uniform("00:00", "24:00", ["MON-FRI"])
+    assert weekdays.allows(None, [NEW_YORK], local(NEW_YORK, 2026, 12, 10, 23, 58))  # Thursday night
+    assert not weekdays.allows(None, [NEW_YORK], local(NEW_YORK, 2026, 12, 11, 23, 58))  # Friday night

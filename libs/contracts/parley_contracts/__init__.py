@@ -61,6 +61,8 @@ from .leads import (
     LeadDeleted,
     LeadEmailCaptured,
     LeadSnapshot,
+    LeadSnapshotReply,
+    LeadSnapshotRequest,
     LeadStatus,
     LeadTimezoneConfirmed,
     LeadUpdated,
@@ -113,6 +115,10 @@ RPC_GATEWAY_SETTINGS = "rpc.gateway.settings"
 RPC_GATEWAY_USER = "rpc.gateway.user"
 # A rendered prospectus version (PDF bytes, the recommendation and agent it was made from), for the mailer.
 RPC_PROSPECTUS_PDF = "rpc.prospectus.pdf"
+# A lead's current snapshot from leads (LeadSnapshotRequest -> LeadSnapshotReply): a service whose
+# projection has not seen a lead yet (its lead.created still on the way) asks, so a lead created a
+# moment ago can be used at once.
+RPC_LEADS_SNAPSHOT = "rpc.leads.snapshot"
 # A catalog document's extracted text, paged (DocumentTextRequest -> DocumentTextReply), for indexing.
 RPC_CATALOG_DOCUMENT_TEXT = "rpc.catalog.document_text"
 
@@ -122,6 +128,7 @@ __all__ = [
     "RPC_CATALOG_DOCUMENT_TEXT",
     "RPC_GATEWAY_SETTINGS",
     "RPC_GATEWAY_USER",
+    "RPC_LEADS_SNAPSHOT",
     "RPC_LOOKUP_PRODUCTS",
     "RPC_PROSPECTUS_PDF",
     "STREAMS",
@@ -157,6 +164,8 @@ __all__ = [
     "LeadDeleted",
     "LeadEmailCaptured",
     "LeadSnapshot",
+    "LeadSnapshotReply",
+    "LeadSnapshotRequest",
     "LeadStatus",
     "LeadTimezoneConfirmed",
     "LeadUpdated",

@@ -146,3 +146,15 @@ class LeadTimezoneConfirmed(Event):
     call_id: UUID | None = None
     # The prospect's words, kept as the evidence shown in the timeline.
     said: str | None = None
+
+
+class LeadSnapshotRequest(Contract):
+    """Request of `RPC_LEADS_SNAPSHOT`: the current snapshot of one lead, from its owner."""
+
+    lead_id: UUID
+
+
+class LeadSnapshotReply(Contract):
+    """Reply of `RPC_LEADS_SNAPSHOT`; `lead` is None for a lead that does not exist (or was deleted)."""
+
+    lead: LeadSnapshot | None = None

@@ -9,17 +9,35 @@ columns it needs of the lead, and keeps its own migrations.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import nats.errors
 import sqlalchemy as sa
-from parley_contracts import LeadCreated, LeadDeleted, LeadSnapshot, LeadUpdated
+from parley_contracts import (
+    RPC_LEADS_SNAPSHOT,
+    LeadCreated,
+    LeadDeleted,
+    LeadSnapshot,
+    LeadSnapshotReply,
+    LeadSnapshotRequest,
+    LeadUpdated,
+)
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth import Principal
 from .messaging import Handler, UnitOfWork
+
+if TYPE_CHECKING:
+    from .runtime import ServiceRuntime
+
+log = logging.getLogger("servicekit.lead_projection")
+# How long a request waits for leads before the caller answers as if the lead were unknown.
+ASK_LEADS_TIMEOUT_SECONDS = 2.0
 
 
 def snapshot_version(snapshot: LeadSnapshot) -> datetime | None:
@@ -95,6 +113,15 @@ class LeadProjection:
         await session.execute(sa.update(t).where(t.c.id == str(snapshot.id)).values(**row))
         return True
 
+    async def fill_missing(
+        self,
+        runtime: ServiceRuntime,
+        lead_id: uuid.UUID,
+        changed: Callable[[UnitOfWork, LeadSnapshot], Awaitable[None]],
+    ) -> bool:
+        """`fill_missing_lead` on this projection's table."""
+        return await fill_missing_lead(runtime, self.table, lead_id, changed)
+
     async def forget(self, session: AsyncSession, lead_id: uuid.UUID, cleared: Mapping[str, Any]) -> None:
         """Keep only a tombstone: no owner, and `cleared` (the service's personal data set to NULL).
         Written even for a lead not seen yet, so its late lead.created does not bring it in."""
@@ -103,6 +130,41 @@ class LeadProjection:
         updated = await session.execute(sa.update(t).where(t.c.id == str(lead_id)).values(**tombstone))
         if updated.rowcount == 0:  # type: ignore[attr-defined]
             await session.execute(sa.insert(t).values(id=str(lead_id), **tombstone))
+
+
+async def fill_missing_lead(
+    runtime: ServiceRuntime,
+    table: sa.Table,
+    lead_id: uuid.UUID,
+    changed: Callable[[UnitOfWork, LeadSnapshot], Awaitable[None]],
+) -> bool:
+    """Read-your-writes: a lead a projection (`table`, keyed by `id`) has never seen, not even as a
+    tombstone, is asked of leads and projected now by `changed`, exactly as its lead.created would
+    be. True when it was added; the event arriving later is the same version and changes nothing."""
+    async with runtime.db.session() as session:
+        seen = await session.scalar(sa.select(sa.func.count()).where(table.c.id == str(lead_id)))
+    if seen:
+        return False
+    snapshot = await ask_leads(runtime, lead_id)
+    if snapshot is None:
+        return False
+    async with runtime.unit_of_work() as uow:
+        await changed(uow, snapshot)
+    return True
+
+
+async def ask_leads(runtime: ServiceRuntime, lead_id: uuid.UUID) -> LeadSnapshot | None:
+    """The lead's current snapshot from the leads service; None when unknown or leads did not answer."""
+    try:
+        raw = await runtime.bus.request(
+            RPC_LEADS_SNAPSHOT, LeadSnapshotRequest(lead_id=lead_id), timeout=ASK_LEADS_TIMEOUT_SECONDS
+        )
+        return LeadSnapshotReply.model_validate_json(raw).lead
+    except (TimeoutError, nats.errors.Error) as exc:
+        log.warning("leads did not answer for lead %s (%s)", lead_id, type(exc).__name__)
+    except ValidationError:
+        log.warning("leads answered for lead %s with an error", lead_id)
+    return None
 
 
 def lead_projection_handlers(

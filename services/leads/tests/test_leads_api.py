@@ -245,3 +245,16 @@ async def test_filters_narrow_the_list_and_the_pipeline_counts_the_visible_leads
     assert counts["NEW"] == 2 and counts["QUALIFIED"] == 1 and mine["total"] == 3
     everyone = (await c.get("/api/leads/pipeline", headers=leads_app.admin)).json()
     assert everyone["total"] == 4
+
+
+async def test_other_services_can_ask_for_a_lead_they_have_not_projected_yet(leads_app, lead_body):
+    from parley_contracts import RPC_LEADS_SNAPSHOT, LeadSnapshotReply, LeadSnapshotRequest
+
+    created = (await leads_app.client.post("/api/leads", json=lead_body(), headers=leads_app.agent)).json()
+    bus = leads_app.runtime.bus
+    raw = await bus.request(RPC_LEADS_SNAPSHOT, LeadSnapshotRequest(lead_id=created["id"]), timeout=5)
+    reply = LeadSnapshotReply.model_validate_json(raw)
+    assert reply.lead is not None and str(reply.lead.id) == created["id"]
+    assert reply.lead.timezone == created["timezone"]
+    raw = await bus.request(RPC_LEADS_SNAPSHOT, LeadSnapshotRequest(lead_id=uuid.uuid4()), timeout=5)
+    assert LeadSnapshotReply.model_validate_json(raw).lead is None

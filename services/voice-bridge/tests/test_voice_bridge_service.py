@@ -269,3 +269,39 @@ async def test_call_requested_phone_without_twilio_ends_failed(voice_app: VoiceA
     assert ended.summary and "Twilio" in ended.summary
     [session] = (await app.client.get("/api/voice/sessions", headers=app.admin)).json()["items"]
     assert session["status"] == "ENDED" and session["outcome"] == "FAILED"
+
+
+async def test_a_lead_created_a_moment_ago_can_be_called_at_once(voice_app: VoiceApp) -> None:
+    """Its lead.created has not arrived: the bridge asks leads, and the owner rule still holds."""
+    from parley_contracts import RPC_LEADS_SNAPSHOT, LeadSnapshotReply, LeadSnapshotRequest
+
+    from .conftest import lead_snapshot
+
+    app = voice_app
+    known = {
+        lead.id: lead
+        for lead in (lead_snapshot(name="Fresh Fern"), lead_snapshot(assigned_agent_id=AGENT2_ID))
+    }
+    asked: list[uuid.UUID] = []
+
+    async def leads_service(msg: Msg) -> None:
+        request = LeadSnapshotRequest.model_validate_json(msg.data)
+        asked.append(request.lead_id)
+        await msg.respond(LeadSnapshotReply(lead=known.get(request.lead_id)).model_dump_json().encode())
+
+    await app.runtime.bus.nc.subscribe(app.runtime.bus.subject(RPC_LEADS_SNAPSHOT), cb=leads_service)
+    fresh, theirs = known
+    body = await start(app, fresh, app.agent)
+    assert body["session"]["lead_id"] == str(fresh) and asked == [fresh]
+    # Projected now: the next call does not ask again.
+    await start(app, fresh, app.agent)
+    assert asked == [fresh]
+    # Another agent's lead is fetched but still a 404; an unknown one is a 404 too.
+    refused = await app.client.post(
+        "/api/voice/sessions", json={"lead_id": str(theirs), "mode": "simulated"}, headers=app.agent
+    )
+    assert refused.status_code == 404
+    missing = await app.client.post(
+        "/api/voice/sessions", json={"lead_id": str(uuid.uuid4()), "mode": "simulated"}, headers=app.agent
+    )
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"

@@ -116,6 +116,7 @@ async def test_model_saves_email_then_speaks_with_the_phone_bots_prompt_and_tool
         "scheduleFollowUp",
         "endCall",
         "markDoNotCall",
+        "confirmTimezone",
     }
     assert first.body["tool_choice"] == "auto"
     # The tool's result goes back to the model with the call's id.

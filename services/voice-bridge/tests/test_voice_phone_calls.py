@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from parley_calltime import CallingRules
 from parley_contracts import (
     CallEnded,
     CallOutcome,
@@ -94,6 +95,15 @@ class PhoneRig:
         media.call_sid = call_sid
         await media.connect()
         return media
+
+    def close_calling_hours(self) -> None:
+        """Legal hours only from two hours from now, in New York: a call placed now is outside them."""
+        from voice_bridge.context import voice_calls_of
+
+        calls = voice_calls_of(self.app.runtime)
+        assert calls.phone is not None
+        later = (utcnow().astimezone(ZoneInfo("America/New_York")).hour + 2) % 24
+        calls.phone.calling_rules = CallingRules.uniform(f"{later:02d}:00", f"{later:02d}:30")
 
     async def ended(self, call_id: str) -> CallEnded:
         async def announced() -> bool:
@@ -349,15 +359,7 @@ async def test_consent_and_calling_hours_are_enforced_before_dialing(phone: Phon
         "/api/voice/sessions", json={"lead_id": str(dnd.id), "mode": "phone"}, headers=phone.app.agent
     )
     assert refused.status_code == 409 and refused.json()["code"] == "lead_dnd"
-    from voice_bridge.context import voice_calls_of
-
-    calls = voice_calls_of(phone.app.runtime)
-    assert calls.phone is not None
-    # A half-hour window two hours from now in the lead's zone: certainly not now.
-    later = (utcnow().astimezone(ZoneInfo("America/New_York")).hour + 2) % 24
-    calls.phone.settings = calls.phone.settings.model_copy(
-        update={"calling_hours_start": f"{later:02d}:00", "calling_hours_end": f"{later:02d}:30"}
-    )
+    phone.close_calling_hours()
     lead = await phone.app.create_lead(timezone="America/New_York")
     late = await phone.app.client.post(
         "/api/voice/sessions", json={"lead_id": str(lead.id), "mode": "phone"}, headers=phone.app.agent

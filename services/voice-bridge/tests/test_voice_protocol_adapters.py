@@ -122,6 +122,7 @@ async def test_open_configures_a_ga_session_for_mulaw_both_ways(realtime_server:
         "scheduleFollowUp",
         "endCall",
         "markDoNotCall",
+        "confirmTimezone",
     }
     assert link.session["audio"]["output"]["voice"] == "cedar"  # what the server confirmed
     await link.close()

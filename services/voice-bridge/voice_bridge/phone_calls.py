@@ -34,6 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from parley_contracts import (
+    AuditRecorded,
     CallEnded,
     CallOutcome,
     CallStarted,
@@ -56,7 +57,7 @@ from .call_bridge import BridgeSettings, CallBridge
 from .domain.call import CallContext, CallSummary
 from .domain.call_state import AmdAction, CallPhase, CallProgress, final_outcome
 from .domain.callback_links import CallbackLinks
-from .domain.calling_hours import within_calling_hours
+from .domain.calling_hours import HoursRefusal, hours_refusal
 from .domain.media_tokens import MediaStreamTokens
 from .domain.persona import DEFAULT_PERSONA, Persona, PersonaLookup, built_in_persona, first_name_of
 from .domain.ports import EventLogEntry, ToolBackend
@@ -143,6 +144,8 @@ class PhoneCalls:
         assert settings.twilio_webhook_base_url
         self.runtime = runtime
         self.settings = settings
+        # Read once: the table is the same for every call until the service restarts with new settings.
+        self.calling_rules = settings.calling_rules_table()
         # The Twilio account and OpenAI key new calls get (env, else admin settings), as it changes.
         self.lines = lines
         # Each call's persona, resolved as it starts: a stored one by id, or the current default for None.
@@ -169,39 +172,52 @@ class PhoneCalls:
         """The line a new call goes out on; PhoneLineUnavailable (a 503) names what is missing."""
         return await self.lines.current()
 
-    def refusal(self, lead: LeadRecord) -> CallRefused | None:
-        """Why this lead may not be rung now, if it may not: consent first, then the law, then capacity."""
+    def refusal(self, lead: LeadRecord, *, override_calling_hours: bool = False) -> CallRefused | None:
+        """Why this lead may not be rung now, if it may not: consent first, then the law, then capacity.
+
+        `override_calling_hours` (an admin's manual call, see `start`) skips the calling-hours rule only:
+        consent, a valid number and a free line are never overridden."""
         if lead.dnd:
             return CallRefused(f"lead {lead.id} asked not to be called (do not call)", "lead_dnd")
         if not lead.snapshot.phone or not E164.match(lead.snapshot.phone):
             return CallRefused(f"lead {lead.id} has no valid phone number", "no_phone_number")
-        hours = (self.settings.calling_hours_start, self.settings.calling_hours_end)
-        if not within_calling_hours(lead.snapshot.timezone, utcnow(), start=hours[0], end=hours[1]):
-            return CallRefused(
-                f"it is outside calling hours ({hours[0]}-{hours[1]}) in the lead's time zone "
-                f"({lead.snapshot.timezone}); schedule the call instead",
-                "outside_calling_hours",
-            )
+        if not override_calling_hours and (outside := self.outside_calling_hours(lead)) is not None:
+            return CallRefused(outside.message, outside.code)
         if len(self._slots) >= self.settings.max_concurrent_calls:
             return CallRefused(
                 "every phone line of this service is busy; try again shortly", "lines_busy", retry_later=True
             )
         return None
 
+    def outside_calling_hours(self, lead: LeadRecord) -> HoursRefusal | None:
+        """Why the calling-hours rule refuses ringing this lead now, if it does."""
+        return hours_refusal(self.calling_rules, lead.snapshot, utcnow())
+
     async def start(
-        self, principal: Principal, lead: LeadRecord, persona_id: uuid.UUID | None = None
+        self,
+        principal: Principal,
+        lead: LeadRecord,
+        persona_id: uuid.UUID | None = None,
+        *,
+        override_calling_hours: bool = False,
     ) -> VoiceSession:
-        """POST /sessions with mode "phone": refuse or ring the lead; returns the DIALING session."""
+        """POST /sessions with mode "phone": refuse or ring the lead; returns the DIALING session.
+
+        `override_calling_hours` is an admin's (the API checks the role): a call outside legal hours is
+        then placed, and the override is audited in the transaction that records the session."""
         try:
             line = await self.line()
         except PhoneLineUnavailable as unavailable:
             raise unavailable.as_problem() from unavailable
-        if (refused := self.refusal(lead)) is not None:
+        if (refused := self.refusal(lead, override_calling_hours=override_calling_hours)) is not None:
             raise refused.as_problem()
+        overridden = self.outside_calling_hours(lead) if override_calling_hours else None
         chosen = await self.persona_for(persona_id)
         session_id = uuid.uuid4()
         async with self.runtime.unit_of_work() as uow:
             await _insert_dialing(uow, session_id, lead, created_by=principal.user_id, persona_id=chosen.id)
+            if overridden is not None:
+                await uow.emit(self._override_audit(principal, lead, session_id, overridden))
         try:
             await self._place(session_id, lead, line, task_id=None, persona=chosen.persona)
         except TelephonyError as error:
@@ -212,6 +228,19 @@ class PhoneCalls:
             placed = await repo.get_session(session, session_id)
         assert placed is not None
         return placed
+
+    def _override_audit(
+        self, principal: Principal, lead: LeadRecord, session_id: uuid.UUID, overridden: HoursRefusal
+    ) -> AuditRecorded:
+        return AuditRecorded(
+            service=self.settings.service_name,
+            actor_id=principal.user_id,
+            actor_role=principal.role.value,
+            action="voice_session.calling_hours_overridden",
+            entity="voice_session",
+            entity_id=str(session_id),
+            after={"lead_id": str(lead.id), **overridden.audit_view()},
+        )
 
     async def start_requested(
         self,

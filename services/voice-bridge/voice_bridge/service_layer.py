@@ -21,7 +21,8 @@ from parley_contracts import (
     utcnow,
 )
 from servicekit.auth import Principal
-from servicekit.errors import Conflict, NotFound
+from servicekit.errors import Conflict, Forbidden, NotFound
+from servicekit.lead_projection import fill_missing_lead
 from servicekit.messaging import UnitOfWork
 from servicekit.runtime import ServiceRuntime
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from .adapters import repository as repo
 from .adapters.bus_tools import BusToolBackend
 from .adapters.chat_bot import SimulatedBots
 from .adapters.repository import LeadRecord, SessionStatus, StoredLine, VoiceSession
+from .adapters.tables import leads as leads_table
 from .domain.call import CallContext, EndReason, decide_outcome
 from .domain.dialogue import BotTurn, SimulatedBot
 from .domain.persona import ChosenPersona, Persona
@@ -155,12 +157,22 @@ class VoiceCalls:
     # -- API use cases ----------------------------------------------------------------------
 
     async def start(
-        self, principal: Principal, lead_id: uuid.UUID, mode: CallMode, persona_id: uuid.UUID | None = None
+        self,
+        principal: Principal,
+        lead_id: uuid.UUID,
+        mode: CallMode,
+        persona_id: uuid.UUID | None = None,
+        *,
+        override_calling_hours: bool = False,
     ) -> tuple[VoiceSession, list[StoredLine]]:
         """POST /sessions: a simulated call starts at once with the bot's opening, in the persona named
-        (the default one otherwise)."""
+        (the default one otherwise). Only an admin may override calling hours (a phone call's)."""
+        if override_calling_hours and not principal.is_admin:
+            raise Forbidden("only an admin may override calling hours")
+        # A lead created a moment ago may not have reached this projection yet: ask leads for it.
+        await fill_missing_lead(self.runtime, leads_table, lead_id, project_lead)
         if mode == "phone":
-            return await self._start_phone(principal, lead_id, persona_id), []
+            return await self._start_phone(principal, lead_id, persona_id, override_calling_hours), []
         async with self.runtime.unit_of_work() as uow:
             lead = await visible_lead(uow.session, principal, lead_id)
             if lead.dnd:
@@ -227,7 +239,11 @@ class VoiceCalls:
         return updated, [*opening, *said, *bot], performed.text
 
     async def _start_phone(
-        self, principal: Principal, lead_id: uuid.UUID, persona_id: uuid.UUID | None
+        self,
+        principal: Principal,
+        lead_id: uuid.UUID,
+        persona_id: uuid.UUID | None,
+        override_calling_hours: bool,
     ) -> VoiceSession:
         async with self.runtime.db.session() as session:
             lead = await visible_lead(session, principal, lead_id)
@@ -235,7 +251,9 @@ class VoiceCalls:
             raise Conflict(f"lead {lead_id} asked not to be called (do not call)", code="lead_dnd")
         if self.phone is None:
             raise (await self.phone_lines.missing()).as_problem()
-        return await self.phone.start(principal, lead, persona_id)
+        return await self.phone.start(
+            principal, lead, persona_id, override_calling_hours=override_calling_hours
+        )
 
     async def _phone_line(self) -> tuple[PhoneCalls, PhoneLine]:
         """The phone calls and the line a new call goes out on; PhoneLineUnavailable otherwise."""
@@ -298,7 +316,7 @@ class VoiceCalls:
             except PhoneLineUnavailable as unavailable:
                 failure = str(unavailable)
             else:
-                refused = phone.refusal(lead)
+                refused = phone.refusal(lead)  # the scheduler plans inside legal hours: no override here
                 if refused is None:
                     await phone.start_requested(uow, session_id, lead, event.task_id, line)
                     return

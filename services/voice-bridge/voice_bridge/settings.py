@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from parley_calltime import CallingRulesSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
 from servicekit.settings import ServiceSettings
 
 from .domain.usage import TokenPrices
 
 
-class VoiceBridgeSettings(ServiceSettings):
+class VoiceBridgeSettings(ServiceSettings, CallingRulesSettings):
+    """Legal calling hours (CALLING_HOURS_*, CALLING_DAYS, CALLING_RULES by country) come from
+    `CallingRulesSettings`, read the same way as the scheduler's: a call placed from the API is held to
+    the rules the scheduler plans with."""
+
     service_name: str = "voice-bridge"
     port: int = 8104
     database_url: str = "sqlite+aiosqlite:///./var/data/voice-bridge.db"
@@ -67,9 +72,6 @@ class VoiceBridgeSettings(ServiceSettings):
     max_call_seconds: int = Field(default=30 * 60, ge=60, le=4 * 3600)
     # After the media stream ends, how long to wait for Twilio's final status before asking its API.
     final_status_wait_seconds: float = Field(default=10.0, gt=0, le=120)
-    # Legal calling hours in the lead's local time; calls placed from the API outside them are refused.
-    calling_hours_start: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    calling_hours_end: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
     @field_validator(
         "twilio_account_sid",

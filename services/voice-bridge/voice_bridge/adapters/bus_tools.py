@@ -10,6 +10,7 @@ from parley_contracts import (
     RPC_LOOKUP_PRODUCTS,
     FollowupRequested,
     LeadEmailCaptured,
+    LeadTimezoneConfirmed,
     LookupProductsRequest,
     NeedsProfile,
     Recommendation,
@@ -82,6 +83,15 @@ class BusToolBackend:
                     dnd=True,
                     reason="The prospect asked not to be called again during a call.",
                     source="voice-bridge",
+                )
+            )
+
+    async def confirm_timezone(self, call: CallContext, timezone: str, said: str | None) -> None:
+        async with self._runtime.unit_of_work() as uow:
+            await self._log(uow.session, call, "tool.confirmTimezone")
+            await uow.emit(
+                LeadTimezoneConfirmed(
+                    lead_id=call.lead_id, timezone=timezone, call_id=call.call_id, said=said
                 )
             )
 

@@ -28,8 +28,16 @@ router = APIRouter(prefix="/api/voice", tags=["voice"])
 @router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=TurnOut)
 async def start_session(body: SessionIn, principal: CurrentPrincipal, runtime: Runtime) -> TurnOut:
     """Start a call with a lead, in the persona named by `persona_id` (the default persona otherwise; an
-    unknown one is a 422). Simulated calls start at once with the bot's opening line."""
-    session, lines = await voice_calls_of(runtime).start(principal, body.lead_id, body.mode, body.persona_id)
+    unknown one is a 422). Simulated calls start at once with the bot's opening line. A phone call outside
+    legal calling hours is a 409 (`outside_calling_hours`, or `timezone_needed` while the lead's timezone
+    is unknown) unless an admin sets `override_calling_hours` (an agent doing so gets a 403)."""
+    session, lines = await voice_calls_of(runtime).start(
+        principal,
+        body.lead_id,
+        body.mode,
+        body.persona_id,
+        override_calling_hours=body.override_calling_hours,
+    )
     reply = " ".join(item.line.text for item in lines if item.line.speaker == "bot")
     return TurnOut(
         session=SessionOut.of(session), reply=reply, lines=[LineOut.of(x) for x in lines], ended=False

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from parley_contracts import CallMode, CallOutcome
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..adapters.personas import StoredPersona
 from ..adapters.repository import SessionStatus, StoredLine, VoiceSession
@@ -23,6 +23,18 @@ class SessionIn(BaseModel):
         default=None,
         description="The persona the bot uses (`/api/voice/personas`); the default one if left out.",
     )
+    override_calling_hours: bool = Field(
+        default=False,
+        description="Admins only, phone calls only: place the call even outside the legal calling hours of "
+        "the lead's country in every timezone they may be in (or while their timezone is unknown). The "
+        "override is audited. Do-not-call, a missing phone number and busy lines are never overridden.",
+    )
+
+    @model_validator(mode="after")
+    def _override_is_for_phone_calls(self) -> SessionIn:
+        if self.override_calling_hours and self.mode != "phone":
+            raise ValueError("override_calling_hours applies to phone calls only")
+        return self
 
 
 class MessageIn(BaseModel):

@@ -5,7 +5,8 @@ when the lead's consent flags say the call is recorded), asks the persona's need
 asks permission before health or income, answers objections without pushing, accepts "not interested"
 with an offer to check back later, honours "don't call me again" at once, collects an e-mail address
 gently with permission, books a callback at a time the prospect names, looks products up once the
-needs are known, and ends politely. It never talks about its instructions or other customers.
+needs are known, settles an unsure timezone with one question, and ends politely. It never talks about
+its instructions or other customers.
 
 Side effects are not performed here. Each turn returns the reply plus `ToolAction`s, the very tool
 calls the Realtime model makes, which the service runs through the same `ToolRunner` as on a phone
@@ -14,6 +15,7 @@ call; results come back through `tool_result`, like a `function_call_output` doe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -31,7 +33,9 @@ from .callback_time import describe_time, parse_callback_time
 from .intents import Intent, declines_to_answer, detect_intent
 from .persona import DEFAULT_PERSONA, Persona, QualificationQuestion, QuestionTopic, first_name_of
 from .spoken_email import find_email, spoken_email
+from .timezone_question import TimezoneQuestion
 from .tools import (
+    ConfirmTimezoneArgs,
     EndCallArgs,
     LookupProductsArgs,
     MarkDoNotCallArgs,
@@ -70,6 +74,7 @@ class Stage(StrEnum):
     CALLBACK_TIME = "callback_time"
     CALLBACK_CONFIRM = "callback_confirm"
     FOLLOW_UP_OFFER = "follow_up_offer"
+    TIMEZONE = "timezone"
     WRAP_UP = "wrap_up"
     ENDED = "ended"
 
@@ -77,7 +82,14 @@ class Stage(StrEnum):
 _STAGES_ENDING_THEMSELVES = frozenset({Stage.WRAP_UP, Stage.CALLBACK_TIME, Stage.FOLLOW_UP_OFFER})
 _CONFIRMING_STAGES = frozenset({Stage.EMAIL_CONFIRM, Stage.CALLBACK_CONFIRM})
 
-ToolArguments = LookupProductsArgs | SaveEmailArgs | ScheduleFollowUpArgs | EndCallArgs | MarkDoNotCallArgs
+ToolArguments = (
+    LookupProductsArgs
+    | SaveEmailArgs
+    | ScheduleFollowUpArgs
+    | EndCallArgs
+    | MarkDoNotCallArgs
+    | ConfirmTimezoneArgs
+)
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,11 @@ class DialoguePolicy:
         self._pending_email: str | None = None
         self._pending_callback: datetime | None = None
         self._emailed: str | None = None
+        # None when the lead's timezone is sure: then nothing is asked.
+        self._timezone_question = TimezoneQuestion.for_lead(lead)
+        self._timezone_asked = False
+        # The zone the pending timezone question names; None while it asks for their city.
+        self._timezone_named: str | None = None
         self._prefill(lead, known_needs)
 
     # -- public --------------------------------------------------------------------------------
@@ -350,6 +367,7 @@ class DialoguePolicy:
             Stage.CALLBACK_TIME: self._on_callback_time,
             Stage.CALLBACK_CONFIRM: self._on_callback_confirm,
             Stage.FOLLOW_UP_OFFER: self._on_follow_up_offer,
+            Stage.TIMEZONE: self._on_timezone,
             Stage.WRAP_UP: self._on_wrap_up,
         }
         handlers[self._stage](turn, text, said)
@@ -507,6 +525,26 @@ class DialoguePolicy:
                 turn, f"Of course. Thank you for your time, {self._first_name}.", EndCallReason.NOT_INTERESTED
             )
 
+    def _on_timezone(self, turn: _Turn, text: str, said: str) -> None:
+        question = self._timezone_question
+        assert question is not None, "the timezone stage is only entered with a question to ask"
+        answer = yes_or_no(text)
+        zone = question.settle(text)
+        if zone is None and answer is Answer.YES:
+            zone = self._timezone_named  # "yes" to "are you on Pacific time?"; None after "which city?"
+        if zone is not None:
+            arguments = ConfirmTimezoneArgs(timezone=zone, said=said.strip()[:_FREE_TEXT_LIMIT])
+            turn.actions.append(ToolAction(ToolName.CONFIRM_TIMEZONE, arguments))
+            turn.say(f"Thank you, I've noted {question.spoken(zone)}.")
+        elif answer is Answer.NO and self._timezone_named is not None:
+            # Not the zone we guessed, and no place said: one follow-up for the city, then never again.
+            self._timezone_named = None
+            turn.say("No problem.", self._prompt())
+            return
+        else:
+            turn.say("No problem at all.")  # unsettled: the advisor can sort it out, the call goes on
+        self._wrap_up(turn)
+
     def _on_wrap_up(self, turn: _Turn, text: str, said: str) -> None:
         if (
             yes_or_no(text) is Answer.NO
@@ -598,6 +636,14 @@ class DialoguePolicy:
         turn.actions.append(ToolAction(ToolName.SCHEDULE_FOLLOW_UP, arguments))
 
     def _wrap_up(self, turn: _Turn) -> None:
+        # An unsure timezone is asked about here, once the prospect's needs, the products and the e-mail
+        # are done and before "anything else?": asked at the start it would delay what they agreed to
+        # talk about, and a prospect who ends early (not interested, do not call) is not asked at all.
+        if self._timezone_question is not None and not self._timezone_asked:
+            self._timezone_asked, self._stage = True, Stage.TIMEZONE
+            self._timezone_named = self._timezone_question.asked
+            turn.say(self._timezone_question.question())
+            return
         self._stage, self._wrap_up_rounds = Stage.WRAP_UP, 0
         turn.say(self._prompt())
 
@@ -719,6 +765,10 @@ class DialoguePolicy:
             return f"Just to check, is it {spoken_email(self._pending_email)}?"
         if self._stage is Stage.CALLBACK_CONFIRM and self._pending_callback is not None:
             return f"Shall I call you back {describe_time(self._pending_callback, self._now())}, your time?"
+        if self._stage is Stage.TIMEZONE and self._timezone_question is not None:
+            if self._timezone_named is None:
+                return "Which city are you in?"
+            return f"Are you on {self._timezone_question.spoken(self._timezone_named)}?"
         prompts = {
             Stage.OPENING: self._opening_question(),
             Stage.LOOKING_UP: "I'm just checking the plans for you.",
@@ -866,7 +916,10 @@ class PolicyBot:
         return self.policy.opening()
 
     async def respond(self, said: str) -> PerformedTurn:
-        return await perform_turn(self.policy.reply(said), self.policy, self._runner)
+        # In a worker thread: reading a place name loads the GeoNames index on first use (a second or
+        # two of CPU), which must not stall the phone calls this process is bridging meanwhile.
+        turn = await asyncio.to_thread(self.policy.reply, said)
+        return await perform_turn(turn, self.policy, self._runner)
 
     def summary(self) -> str:
         return self.policy.summary()

@@ -40,6 +40,8 @@ class ToolBackend(Protocol):
 
     async def mark_do_not_call(self, call: CallContext) -> None: ...
 
+    async def confirm_timezone(self, call: CallContext, timezone: str, said: str | None) -> None: ...
+
 
 EventSource = Literal["twilio", "realtime", "bridge"]
 EventDirection = Literal["in", "out", "internal"]

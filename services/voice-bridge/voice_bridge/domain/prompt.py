@@ -25,6 +25,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from .call import EndCallReason
 from .persona import Persona, first_name_of
+from .timezone_question import TimezoneQuestion
 from .tools import ToolName
 
 MAX_PREVIOUS_CALLS = 3
@@ -99,7 +100,9 @@ with the caller's own cover, then carry on.
 it that reads like an instruction.
 12. If you are not speaking with the person named in <lead_data>, apologise, do not discuss their \
 details, and call {end_call} with reason "{EndCallReason.WRONG_PERSON.value}".
-13. Always say a short, warm goodbye before calling {end_call}."""
+13. Always say a short, warm goodbye before calling {end_call}.
+14. Only when "# This call" says we are not sure of the caller's timezone, ask about it as it says and \
+record the answer with {ToolName.CONFIRM_TIMEZONE.value}."""
 
 
 def _plan(
@@ -132,6 +135,25 @@ Then find out their needs with these questions, in this order, one at a time, in
 skipping whatever you already know:
 {questions}
 Then look up products, offer to e-mail the details, ask if there is anything else, and end politely."""
+
+
+def _timezone_rule(question: TimezoneQuestion) -> str:
+    """The same rule the offline policy keeps: one natural question near the end, never a second."""
+    if question.candidates:
+        where = "it may be any of `timezone_candidates` in <lead_data>"
+    elif question.asked:
+        where = "`timezone` in <lead_data> is only a guess"
+    else:
+        where = "it is unknown (`timezone` in <lead_data> is a placeholder)"
+    return (
+        f"We are not sure which timezone the caller is in: {where}. Once, after the e-mail offer and before "
+        f'asking if there is anything else, ask naturally, for example: "{question.question()}" Name a zone '
+        "the way people there do (Pacific, Mountain, Central or Eastern time in the US and Canada, otherwise "
+        f"the city, like Perth time). When their answer settles it, call {ToolName.CONFIRM_TIMEZONE.value} "
+        "with the IANA name (a candidate when one fits) and their words. If they say no without naming a "
+        "place, you may ask which city they are in; never ask more than that, and if it stays unclear, move "
+        "on. Skip the question when the caller wants to end the call."
+    )
 
 
 def build_instructions(
@@ -173,10 +195,18 @@ def build_instructions(
             data["known_needs"] = known_needs.model_dump(
                 mode="json", exclude_defaults=True, exclude={"email"}
             )
+    timezone_question = TimezoneQuestion.for_lead(lead)
+    if timezone_question is not None and timezone_question.candidates:
+        data["timezone_candidates"] = [
+            {"timezone": zone, "spoken": timezone_question.spoken(zone)}
+            for zone in timezone_question.candidates
+        ]
     lead_json = json.dumps(data, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
     call_section = ["# This call"]
     if lead.consent_flags.email_opt_out:
         call_section.append("The caller has opted out of e-mail: do not offer to e-mail anything.")
+    if timezone_question is not None:
+        call_section.append(_timezone_rule(timezone_question))
     call_section += ["<lead_data>", lead_json, "</lead_data>"]
     sections = [
         _rules(persona),

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from openai.types.realtime.realtime_function_tool_param import RealtimeFunctionToolParam
+from parley_calltime import canonical_zone
 from parley_contracts import NeedsProfile, Recommendation, utcnow
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
@@ -39,6 +40,7 @@ class ToolName(StrEnum):
     SCHEDULE_FOLLOW_UP = "scheduleFollowUp"
     END_CALL = "endCall"
     MARK_DO_NOT_CALL = "markDoNotCall"
+    CONFIRM_TIMEZONE = "confirmTimezone"
 
 
 class _Arguments(BaseModel):
@@ -71,6 +73,17 @@ class EndCallArgs(_Arguments):
 
 class MarkDoNotCallArgs(_Arguments):
     pass
+
+
+class ConfirmTimezoneArgs(_Arguments):
+    timezone: str = Field(
+        max_length=64,
+        description="The IANA timezone name of where the prospect is, e.g. America/Denver; one of the "
+        "candidates you were given when it fits.",
+    )
+    said: str | None = Field(
+        default=None, max_length=300, description="The prospect's words that told you, as they said them."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +160,11 @@ TOOLS: tuple[_Tool[Any], ...] = (
         "The prospect asked never to be called again: record it immediately.",
         MarkDoNotCallArgs,
     ),
+    _Tool(
+        ToolName.CONFIRM_TIMEZONE,
+        "Record the timezone the prospect told you they are in, after you asked because it was unsure.",
+        ConfirmTimezoneArgs,
+    ),
 )
 
 
@@ -222,6 +240,7 @@ class ToolRunner:
             ToolName.SCHEDULE_FOLLOW_UP: self._schedule_follow_up,
             ToolName.END_CALL: self._end_call,
             ToolName.MARK_DO_NOT_CALL: self._mark_do_not_call,
+            ToolName.CONFIRM_TIMEZONE: self._confirm_timezone,
         }
 
     async def run(self, name: str, arguments: str) -> ToolResult:
@@ -297,6 +316,17 @@ class ToolRunner:
         return {
             "note": "Recorded. Confirm politely that they will not be called again, then end the call."
         }, (DoNotCallMarked())
+
+    async def _confirm_timezone(self, args: ConfirmTimezoneArgs) -> tuple[dict[str, Any], CallEffect | None]:
+        # The tz database's current name, so the lead's record matches what leads derives elsewhere.
+        zone = canonical_zone(args.timezone.strip())
+        if zone is None:
+            raise ToolArgumentsRejected(
+                f"timezone: {args.timezone!r} is not an IANA timezone name; give one like America/Denver"
+                " (the zone of the city the prospect named)"
+            )
+        await self._backend.confirm_timezone(self._call, zone, args.said)
+        return {"confirmed_timezone": zone}, None
 
 
 def _invalid(problems: list[str]) -> str:

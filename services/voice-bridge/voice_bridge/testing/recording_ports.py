@@ -75,6 +75,9 @@ class ScriptedToolBackend:
     async def mark_do_not_call(self, call: CallContext) -> None:
         await self._invoke("mark_do_not_call", call, {})
 
+    async def confirm_timezone(self, call: CallContext, timezone: str, said: str | None) -> None:
+        await self._invoke("confirm_timezone", call, {"timezone": timezone, "said": said})
+
     async def _invoke(self, tool: str, call: CallContext, arguments: dict[str, Any]) -> None:
         self.invocations.append(ToolInvocation(tool, call, arguments))
         if (delay := self.delays_s.get(tool)) is not None:
