@@ -5,12 +5,14 @@ Handlers write inside the unit of work that also claims the inbox row, so a rede
 second effect on the database; index writes are idempotent by construction (stable chunk ids). After a
 call, the slow part (needs extraction, retrieval, the recommendation) runs before that transaction and
 only its results are written in it: a transaction held across it would keep SQLite's only write lock
-(and a pooled connection) for the whole computation.
+(and a pooled connection) for the whole computation. Only the call's receipt is written before it, in
+a short transaction of its own, so that meanwhile the call reads as pending rather than unknown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from parley_contracts import (
 )
 from servicekit.db import Database
 from servicekit.messaging import UnitOfWork, WriteStep
+from sqlalchemy.exc import IntegrityError
 
 from .adapters import repository as repo
 from .adapters.repository import SqlProductFacts
@@ -195,6 +198,7 @@ async def call_ended(engine: RagEngine, event: CallEnded) -> WriteStep:
     the step returned stores and announces both (outbox) in the transaction that claims the event.
 
     A redelivery may compute again; only one write commits (the inbox claim shares its transaction).
+    A call without a transcript gets no receipt: there will never be needs or a recommendation for it.
     """
     async with engine.db.session() as session:
         if await repo.call_handled(session, event.call_id):
@@ -202,6 +206,10 @@ async def call_ended(engine: RagEngine, event: CallEnded) -> WriteStep:
     if not any(line.text.strip() for line in event.transcript):
         log.info("call %s ended without a transcript; no needs to extract", event.call_id)
         return _nothing
+    # Committed before the slow part, so the call reads as pending (not unknown) while it runs.
+    with contextlib.suppress(IntegrityError):  # a concurrent delivery of the call recorded it first
+        async with engine.db.transaction() as session:
+            await repo.record_call_received(session, event.lead_id, event.call_id)
     extractor = await engine.ai.needs_extractor()
     extraction = await extractor.extract(event.transcript)
     # Reads the product facts through its own short sessions: no transaction of ours is open.

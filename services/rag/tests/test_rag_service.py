@@ -278,6 +278,8 @@ async def test_recommendations_api_is_scoped_to_the_agents_leads(rag_app: RagApp
         ("get", "/api/rag/search?q=life&k=500", None, 422),
         ("get", "/api/rag/search?q=life&max_monthly_premium=abc", None, 422),
         ("get", "/api/rag/leads/nope/recommendations", None, 422),
+        ("get", "/api/rag/calls/nope", None, 422),
+        ("get", "/api/rag/calls/6f1c2b9e-0d4a-4c1e-9a57-3b2f0e8c1d7", None, 422),
     ],
 )
 async def test_bad_input_is_a_problem_not_a_crash(

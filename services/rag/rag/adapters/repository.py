@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rag.domain.indexer import DocumentText
 
-from .tables import documents, lead_owners, needs_records, products, recommendation_records
+from .tables import (
+    call_receipts,
+    documents,
+    lead_owners,
+    needs_records,
+    products,
+    recommendation_records,
+)
 
 
 def _aware(value: datetime) -> datetime:
@@ -206,6 +213,15 @@ async def delete_lead_owner(session: AsyncSession, lead_id: UUID) -> None:
 # -- needs and recommendations -----------------------------------------------------------------
 
 
+async def record_call_received(session: AsyncSession, lead_id: UUID, call_id: UUID) -> None:
+    """The call's receipt (kept from the first delivery on: a redelivery changes nothing)."""
+    known = await session.scalar(sa.select(sa.literal(1)).where(call_receipts.c.call_id == str(call_id)))
+    if known is None:
+        await session.execute(
+            sa.insert(call_receipts).values(call_id=str(call_id), lead_id=str(lead_id), received_at=utcnow())
+        )
+
+
 async def call_handled(session: AsyncSession, call_id: UUID) -> bool:
     found = await session.scalar(sa.select(sa.literal(1)).where(needs_records.c.call_id == str(call_id)))
     return found is not None
@@ -278,3 +294,51 @@ async def latest_recommendation(session: AsyncSession, lead_id: UUID) -> StoredR
         recommendation=Recommendation.model_validate(row.recommendation),
         created_at=_aware(row.created_at),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCall:
+    """One call's needs and recommendation; everything but the ids is None while they are computed."""
+
+    call_id: UUID
+    lead_id: UUID
+    needs: NeedsProfile | None
+    extractor: str | None
+    extracted_at: datetime | None
+    recommendation: Recommendation | None
+    recommended_at: datetime | None
+
+
+async def call_results(session: AsyncSession, call_id: UUID) -> StoredCall | None:
+    """What rag stored for the call; None when it has no record of the call at all."""
+    # Both records are written in one transaction: there is either a pair or nothing.
+    query = (
+        sa.select(
+            needs_records.c.lead_id,
+            needs_records.c.needs,
+            needs_records.c.extractor,
+            needs_records.c.created_at.label("extracted_at"),
+            recommendation_records.c.recommendation,
+            recommendation_records.c.created_at.label("recommended_at"),
+        )
+        .join(recommendation_records, recommendation_records.c.call_id == needs_records.c.call_id)
+        .where(needs_records.c.call_id == str(call_id))
+    )
+    row = (await session.execute(query)).first()
+    if row is not None:
+        return StoredCall(
+            call_id=call_id,
+            lead_id=UUID(row.lead_id),
+            needs=NeedsProfile.model_validate(row.needs),
+            extractor=row.extractor,
+            extracted_at=_aware(row.extracted_at),
+            recommendation=Recommendation.model_validate(row.recommendation),
+            recommended_at=_aware(row.recommended_at),
+        )
+    # No records yet: known (and being computed) only if its call.ended was received.
+    lead_id = await session.scalar(
+        sa.select(call_receipts.c.lead_id).where(call_receipts.c.call_id == str(call_id))
+    )
+    if lead_id is None:
+        return None
+    return StoredCall(call_id, UUID(lead_id), None, None, None, None, None)

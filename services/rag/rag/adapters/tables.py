@@ -4,6 +4,7 @@
   `ProductFacts` the recommender re-checks eligibility against; documents keep their text so a full
   reindex needs nothing from the catalog.
 - `lead_owners`: who each lead is assigned to (from lead events), for agent scoping.
+- `call_receipts`: each call whose needs are being extracted, from the moment its call.ended arrives.
 - `needs_records`, `recommendation_records`: what was extracted and recommended per lead and call.
 """
 
@@ -48,6 +49,16 @@ lead_owners = sa.Table(
     sa.Column("lead_id", sa.String(36), primary_key=True),
     sa.Column("assigned_agent_id", sa.String(36), nullable=True, index=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Written before the slow part of a call.ended (extraction, recommendation), in its own transaction: a
+# call with a receipt but no records yet is still being computed, not unknown.
+call_receipts = sa.Table(
+    "call_receipts",
+    metadata,
+    sa.Column("call_id", sa.String(36), primary_key=True),
+    sa.Column("lead_id", sa.String(36), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 needs_records = sa.Table(

@@ -1,5 +1,6 @@
 """`/api/rag`: recommendations for a needs profile, filtered search, a lead's latest recommendation,
-and index health. Agents see only their own leads' data (404 otherwise)."""
+one call's needs and recommendation, and index health. Agents see only their own leads' data (404
+otherwise)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..domain.indexer import IndexHealth
 from ..domain.types import ChunkHit, SearchFilters
 from ..domain.vector_store import IndexRun
 from ..service_layer import RagEngine
+from .schemas import CallResults
 
 router = APIRouter(prefix="/api/rag", tags=["rag"])
 
@@ -32,12 +34,17 @@ def get_engine(runtime: Runtime) -> RagEngine:
 Engine = Annotated[RagEngine, Depends(get_engine)]
 
 
-async def ensure_lead_visible(session: AsyncSession, principal: Principal, lead_id: UUID) -> None:
-    """Admins see every lead; an agent only leads assigned to them (anything else is "not found")."""
+async def lead_visible(session: AsyncSession, principal: Principal, lead_id: UUID) -> bool:
+    """Admins see every lead; an agent only leads assigned to them."""
     if principal.is_admin:
-        return
+        return True
     owner = await repo.lead_owner(session, lead_id)
-    if owner is None or owner.assigned_agent_id != principal.user_id:
+    return owner is not None and owner.assigned_agent_id == principal.user_id
+
+
+async def ensure_lead_visible(session: AsyncSession, principal: Principal, lead_id: UUID) -> None:
+    """A lead the principal may not see is "not found", like one that does not exist."""
+    if not await lead_visible(session, principal, lead_id):
         raise NotFound("Lead not found.")
 
 
@@ -135,6 +142,16 @@ async def latest_for_lead(
         recommendation=stored.recommendation,
         created_at=stored.created_at,
     )
+
+
+@router.get("/calls/{call_id}", response_model=CallResults)
+async def call_results(call_id: UUID, principal: CurrentPrincipal, session: DbSession) -> CallResults:
+    """The call's own needs and recommendation (not the lead's latest), or its pending state."""
+    stored = await repo.call_results(session, call_id)
+    # Another agent's call answers exactly like an unknown one: its existence is not revealed.
+    if stored is None or not await lead_visible(session, principal, stored.lead_id):
+        raise NotFound("Call not found.")
+    return CallResults.of(stored)
 
 
 @router.get("/index/health", response_model=IndexHealthOut)
