@@ -100,7 +100,6 @@ def validate_value(key: str, value: Any) -> Any:
     return value
 
 
-
 def mask(secret: str) -> str:
     """Enough to recognise which key is set, never enough to use it."""
     return "••••" + secret[-4:] if len(secret) >= 12 else "••••"
