@@ -31,6 +31,7 @@ up: install web
 	$(VENV)/bin/python -m parley_devstack up
 
 test: install web
+	bash scripts/system-deps.sh test
 	$(VENV)/bin/ruff check .
 	bash scripts/web.sh test
 	$(VENV)/bin/pytest -q --durations=15

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages Parley needs at run time (WeasyPrint's text stack). Installed when missing and we
-# are root with apt (CI, these dev machines); otherwise we say what to install and carry on.
+# Debian packages Parley needs at run time (WeasyPrint's text stack), and with `test` also Chromium for
+# the console's browser tests (Debian's build: Playwright never downloads a browser). Installed when
+# missing and we are root with apt (CI, these dev machines); otherwise we say what to install.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+if [ "${1:-}" = "test" ]; then
+  packages+=(chromium)
+fi
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

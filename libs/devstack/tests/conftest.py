@@ -126,7 +126,13 @@ async def running_platform(
             for spec in available_services():
                 prefix = spec.name.upper().replace("-", "_")
                 env[f"{prefix}_DATABASE_URL"] = await make_database(spec.package)
-            env.update(NATS_URL=nats_url, BUS_NAMESPACE=namespace, LOG_JSON="false")
+            # The console built by `make web` (the browser tests drive it); state stays in `root`.
+            env.update(
+                NATS_URL=nats_url,
+                BUS_NAMESPACE=namespace,
+                LOG_JSON="false",
+                WEB_DIST_DIR=str(ROOT / "web" / "dist"),
+            )
             process = subprocess.Popen(
                 [sys.executable, "-m", "parley_devstack", "up", "--root", str(root)],
                 cwd=ROOT,

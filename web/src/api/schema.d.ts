@@ -591,6 +591,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/rag/calls/{call_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Call Results
+         * @description The call's own needs and recommendation (not the lead's latest), or its pending state.
+         */
+        get: operations["call_results_api_rag_calls__call_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rag/index/health": {
         parameters: {
             query?: never;
@@ -1093,6 +1113,42 @@ export interface components {
          * @enum {string}
          */
         CallOutcome: "ANSWERED" | "NO_ANSWER" | "BUSY" | "VOICEMAIL" | "FAILED" | "CALLBACK_REQUESTED" | "NOT_INTERESTED" | "DO_NOT_CALL";
+        /**
+         * CallResults
+         * @description The needs profile and the recommendation rag made from one call's transcript.
+         *
+         *     `status` is "pending" from the moment rag receives the call's call.ended until both are stored
+         *     (`needs`, `extractor`, `recommendation` and their times are null meanwhile); then "ready", or
+         *     "nothing_fits" when no catalog product is eligible (the recommendation has no items and gives its
+         *     `nothing_fits_reason`). Each recommended item carries its `rationale` and `citations`: the product's
+         *     catalog summary and the document passages (`source` "document", with the `document_id`) that its
+         *     claims were checked against.
+         */
+        CallResults: {
+            /**
+             * Call Id
+             * Format: uuid
+             */
+            call_id: string;
+            /** Extracted At */
+            extracted_at: string | null;
+            /** Extractor */
+            extractor: ("rules" | "llm") | null;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            needs: components["schemas"]["NeedsProfile"] | null;
+            recommendation: components["schemas"]["Recommendation"] | null;
+            /** Recommended At */
+            recommended_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "ready" | "nothing_fits";
+        };
         /** CategoryIn */
         CategoryIn: {
             /** Description */
@@ -4452,6 +4508,37 @@ export interface operations {
                 };
                 content: {
                     "application/pdf": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    call_results_api_rag_calls__call_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallResults"];
                 };
             };
             /** @description Validation Error */

@@ -1,4 +1,6 @@
 import AdminIcon from "@mui/icons-material/AdminPanelSettingsOutlined";
+import CallIcon from "@mui/icons-material/CallOutlined";
+import ProductsIcon from "@mui/icons-material/Inventory2Outlined";
 import LanguageIcon from "@mui/icons-material/Translate";
 import LogoutIcon from "@mui/icons-material/Logout";
 import PeopleIcon from "@mui/icons-material/PeopleOutlined";
@@ -10,6 +12,7 @@ import {
   Button,
   IconButton,
   List,
+  ListItem,
   ListItemButton,
   ListItemIcon,
   ListItemText,
@@ -42,6 +45,8 @@ export function Shell() {
   const items: NavItem[] = [
     { to: "/agent/today", label: t("nav.today"), icon: <TodayIcon /> },
     { to: "/agent/leads", label: t("nav.leads"), icon: <PeopleIcon /> },
+    { to: "/agent/calls", label: t("nav.calls"), icon: <CallIcon /> },
+    { to: "/agent/products", label: t("nav.products"), icon: <ProductsIcon /> },
     { to: "/agent/import", label: t("nav.import"), icon: <UploadIcon /> },
   ];
   if (user?.role === "ADMIN") items.push({ to: "/admin", label: t("nav.admin"), icon: <AdminIcon /> });
@@ -102,15 +107,16 @@ export function Shell() {
       >
         <List>
           {items.map((item) => (
-            <ListItemButton
-              key={item.to}
-              component={NavLink}
-              to={item.to}
-              sx={{ "&.active": { bgcolor: "action.selected", fontWeight: 600 } }}
-            >
-              <ListItemIcon>{item.icon}</ListItemIcon>
-              <ListItemText primary={item.label} />
-            </ListItemButton>
+            <ListItem key={item.to} disablePadding>
+              <ListItemButton
+                component={NavLink}
+                to={item.to}
+                sx={{ "&.active": { bgcolor: "action.selected", fontWeight: 600 } }}
+              >
+                <ListItemIcon>{item.icon}</ListItemIcon>
+                <ListItemText primary={item.label} />
+              </ListItemButton>
+            </ListItem>
           ))}
         </List>
       </Box>

@@ -3,16 +3,21 @@ import { Suspense, lazy } from "react";
 import { Navigate, Outlet, type RouteObject, useLocation } from "react-router";
 import { useSession } from "../api/auth";
 import type { Me } from "../api/types";
-import { Shell } from "./Shell";
 
 // Each page is its own chunk: the login route ships only what login needs.
 const LoginPage = lazy(() => import("../pages/LoginPage"));
+// The signed-in frame is not part of the login route's download either.
+const Shell = lazy(() => import("./Shell").then((module) => ({ default: module.Shell })));
 const ForbiddenPage = lazy(() => import("../pages/ForbiddenPage"));
 const NotFoundPage = lazy(() => import("../pages/NotFoundPage"));
 const TodayPage = lazy(() => import("../pages/agent/TodayPage"));
 const LeadsPage = lazy(() => import("../pages/agent/LeadsPage"));
 const LeadPage = lazy(() => import("../pages/agent/LeadPage"));
 const ImportPage = lazy(() => import("../pages/agent/ImportPage"));
+const CallsPage = lazy(() => import("../pages/agent/CallsPage"));
+const CallPage = lazy(() => import("../pages/agent/CallPage"));
+const ProspectusPage = lazy(() => import("../pages/agent/ProspectusPage"));
+const ProductsPage = lazy(() => import("../pages/agent/ProductsPage"));
 const AdminHomePage = lazy(() => import("../pages/admin/AdminHomePage"));
 
 function Loading() {
@@ -53,20 +58,24 @@ export const routes: RouteObject[] = [
     children: [
       {
         path: "/agent",
-        element: <Shell />,
+        element: page(<Shell />),
         children: [
           { index: true, element: <Navigate to="today" replace /> },
           { path: "today", element: page(<TodayPage />) },
           { path: "leads", element: page(<LeadsPage />) },
           { path: "leads/:leadId", element: page(<LeadPage />) },
           { path: "import", element: page(<ImportPage />) },
+          { path: "calls", element: page(<CallsPage />) },
+          { path: "calls/:callId", element: page(<CallPage />) },
+          { path: "leads/:leadId/prospectus", element: page(<ProspectusPage />) },
+          { path: "products", element: page(<ProductsPage />) },
         ],
       },
     ],
   },
   {
     element: <RequireRole roles={["ADMIN"]} />,
-    children: [{ path: "/admin", element: <Shell />, children: [{ index: true, element: page(<AdminHomePage />) }] }],
+    children: [{ path: "/admin", element: page(<Shell />), children: [{ index: true, element: page(<AdminHomePage />) }] }],
   },
   { path: "*", element: page(<NotFoundPage />) },
 ];

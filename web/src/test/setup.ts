@@ -1,10 +1,13 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import i18n from "../i18n";
 import { server } from "./server";
 
-beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+// Pages are lazy chunks; the first import of one can take a few seconds on a loaded two-core machine.
+configure({ asyncUtilTimeout: 5000 });
+
+beforeAll(() => server.listen({ onUnhandledFrame: "error" }));
 afterEach(async () => {
   cleanup();
   server.resetHandlers();

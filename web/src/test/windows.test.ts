@@ -1,7 +1,8 @@
+import type { TimeWindow } from "../api/types";
 import { toGrid, toWindows } from "../features/leads/windows";
 
 test("windows become hours and back, days sharing a range sharing a window", () => {
-  const windows = [
+  const windows: TimeWindow[] = [
     { days: ["MON", "WED"], start: "09:00", end: "12:00" },
     { days: ["FRI"], start: "18:00", end: "20:00" },
   ];

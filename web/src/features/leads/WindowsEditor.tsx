@@ -24,7 +24,7 @@ export function WindowsEditor({ windows, timezone, saving, onSave }: Props) {
         {t("windows.help", { timezone })}
       </Typography>
       <Box
-        role="grid"
+        role="group"
         aria-label={t("windows.grid")}
         sx={{ display: "grid", gridTemplateColumns: "48px repeat(24, minmax(16px, 1fr))", gap: "2px", direction: "ltr" }}
       >
@@ -35,8 +35,8 @@ export function WindowsEditor({ windows, timezone, saving, onSave }: Props) {
           </Typography>
         ))}
         {DAYS.map((day, dayIndex) => (
-          <Box key={day} role="row" sx={{ display: "contents" }}>
-            <Typography variant="caption" role="rowheader" sx={{ alignSelf: "center" }}>
+          <Box key={day} role="group" aria-label={t(`days.${day}`)} sx={{ display: "contents" }}>
+            <Typography variant="caption" aria-hidden sx={{ alignSelf: "center" }}>
               {t(`days.${day}`)}
             </Typography>
             {Array.from({ length: 24 }, (_, hour) => {
@@ -46,7 +46,6 @@ export function WindowsEditor({ windows, timezone, saving, onSave }: Props) {
                   key={hour}
                   component="button"
                   type="button"
-                  role="gridcell"
                   aria-pressed={on}
                   aria-label={t("windows.cell", { day: t(`days.${day}`), hour })}
                   onClick={() => toggle(dayIndex, hour)}

@@ -56,6 +56,8 @@ export function useActivities(id: string) {
           params: { path: { lead_id: id }, query: { page_size: 100, order: "desc" } },
         }),
       ),
+    // Other services add to the timeline as they work (a call's needs, a prospectus, an email).
+    refetchInterval: 10_000,
   });
 }
 

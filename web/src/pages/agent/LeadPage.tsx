@@ -21,10 +21,11 @@ import {
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useParams } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 import { api, fieldErrors, unwrap } from "../../api/client";
 import { LEAD_STATUSES, type Lead, type LeadStatus } from "../../api/types";
 import { ErrorAlert, PageState } from "../../components/PageState";
+import { useStartCall } from "../../features/calls/queries";
 import { WindowsEditor } from "../../features/leads/WindowsEditor";
 import { leadKeys, useActivities, useLead, useLeadPlan, useUpdateLead } from "../../features/leads/queries";
 import { formatDateTime, zoneCity } from "../../lib/format";
@@ -148,6 +149,31 @@ function Timeline({ leadId }: { leadId: string }) {
   );
 }
 
+function CallButtons({ lead }: { lead: Lead }) {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const start = useStartCall();
+  const call = (mode: "simulated" | "phone") =>
+    start.mutate({ lead_id: lead.id, mode }, { onSuccess: (turn) => navigate(`/agent/calls/${turn.session.id}`) });
+  return (
+    <Stack spacing={1}>
+      <Stack direction="row" spacing={1}>
+        <Button variant="contained" onClick={() => call("phone")} disabled={start.isPending || lead.consent_flags.dnd}>
+          {t("lead.callPhone")}
+        </Button>
+        <Button variant="outlined" onClick={() => call("simulated")} disabled={start.isPending || lead.consent_flags.dnd}>
+          {t("lead.callSimulated")}
+        </Button>
+        <Button component={Link} to={`/agent/leads/${lead.id}/prospectus`}>
+          {t("lead.prospectus")}
+        </Button>
+      </Stack>
+      {/* The API's refusal as it is: do not call, outside calling hours, timezone needed, no phone line. */}
+      {start.error ? <ErrorAlert error={start.error} /> : null}
+    </Stack>
+  );
+}
+
 export default function LeadPage() {
   const { leadId = "" } = useParams();
   const { t } = useTranslation();
@@ -178,6 +204,7 @@ export default function LeadPage() {
               </Select>
             </FormControl>
           </Stack>
+          <CallButtons lead={data} />
           {update.error ? <ErrorAlert error={update.error} /> : null}
           <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", lg: "minmax(0, 1fr) minmax(0, 1fr)" } }}>
             <Stack spacing={2}>

@@ -1,4 +1,4 @@
-import { Box, Chip, List, ListItemButton, ListItemText, Paper, Stack, Typography } from "@mui/material";
+import { Box, Chip, List, ListItem, ListItemButton, ListItemText, Paper, Stack, Typography } from "@mui/material";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
@@ -65,7 +65,8 @@ export default function TodayPage() {
               const at = new Date(task.scheduled_for).getTime();
               const state = task.status === "DISPATCHED" ? "inCall" : at < now - 15 * 60_000 ? "overdue" : task.due ? "dueNow" : "next";
               return (
-                <ListItemButton key={task.id} component={Link} to={`/agent/leads/${task.lead_id}`} divider>
+                <ListItem key={task.id} disablePadding divider>
+                <ListItemButton component={Link} to={`/agent/leads/${task.lead_id}`}>
                   <ListItemText
                     primary={task.lead_name}
                     secondary={t("today.times", {
@@ -80,6 +81,7 @@ export default function TodayPage() {
                     color={state === "overdue" ? "error" : state === "dueNow" ? "warning" : "default"}
                   />
                 </ListItemButton>
+                </ListItem>
               );
             })}
           </List>

@@ -81,9 +81,9 @@ test("editing the preferred hours saves them as windows", async () => {
   renderAt(`/agent/leads/${ambiguous.id}`);
   const save = await screen.findByRole("button", { name: "Save times" });
   expect(save).toBeDisabled();
-  expect(screen.getByRole("gridcell", { name: "Mon 9:00" })).toHaveAttribute("aria-pressed", "true");
-  await userEvent.click(screen.getByRole("gridcell", { name: "Mon 11:00" }));
-  await userEvent.click(screen.getByRole("gridcell", { name: "Tue 14:00" }));
+  expect(screen.getByRole("button", { name: "Mon 9:00" })).toHaveAttribute("aria-pressed", "true");
+  await userEvent.click(screen.getByRole("button", { name: "Mon 11:00" }));
+  await userEvent.click(screen.getByRole("button", { name: "Tue 14:00" }));
   await userEvent.click(save);
   await waitFor(() => expect(patches).toHaveLength(1));
   expect(patches[0]).toEqual({
