@@ -4,6 +4,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { PageState } from "../../components/PageState";
+import { WeekCalendar } from "../../features/calendar/WeekCalendar";
 import { usePipeline } from "../../features/leads/queries";
 import { formatTime, formatWallTime } from "../../lib/format";
 
@@ -86,6 +87,12 @@ export default function TodayPage() {
             })}
           </List>
         </PageState>
+      </Paper>
+      <Paper sx={{ p: 2 }} component="section" aria-labelledby="week-heading">
+        <Typography id="week-heading" variant="subtitle1" component="h2" gutterBottom>
+          {t("calendar.title")}
+        </Typography>
+        <WeekCalendar />
       </Paper>
     </Stack>
   );
