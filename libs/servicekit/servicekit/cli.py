@@ -51,6 +51,9 @@ def main(
             port=args.port or settings.port,
             log_config=None,
             access_log=False,
+            # Long-lived responses (event streams, websockets) would otherwise hold a shutdown open
+            # past the orchestrator's grace period; clients reconnect to another replica.
+            timeout_graceful_shutdown=5,
         )
         return 0
     runtime = ServiceRuntime(definition, settings)

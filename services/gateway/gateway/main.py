@@ -1,11 +1,12 @@
-"""The gateway: login and tokens, users, RBAC, rate limits, admin settings, audit log, the API proxy
-and the console."""
+"""The gateway: login and tokens, users, RBAC, rate limits, admin settings, audit log, the console's
+notifications, the API proxy and the console."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -21,16 +22,23 @@ from parley_contracts import (
 from pydantic import SecretStr
 from servicekit.app import create_app
 from servicekit.demo import DEMO_USERS
+from servicekit.messaging import Handler
 from servicekit.runtime import ServiceDefinition, ServiceRuntime
 
 from . import service_layer as svc
 from .adapters.crypto import SecretBox, TokenIssuer
+from .adapters.notification_hub import NotificationHub
 from .adapters.tables import inbox, metadata, outbox, users
-from .api import admin, auth, docs, proxy
+from .api import admin, auth, docs, notifications, proxy
 from .api.home import mount_console
 from .domain.rate_limit import RateLimiter
-from .handlers.audit import handlers
+from .handlers import audit
+from .handlers import notifications as notification_handlers
 from .settings import GatewaySettings
+
+
+def handlers(runtime: ServiceRuntime) -> list[Handler[Any]]:
+    return [*audit.handlers(runtime), *notification_handlers.handlers(runtime)]
 
 
 async def wire(runtime: ServiceRuntime) -> None:
@@ -46,6 +54,7 @@ async def wire(runtime: ServiceRuntime) -> None:
     box = SecretBox(settings.encryption_key())
     runtime.extras["secret_box"] = box
     runtime.extras["rate_limiter"] = RateLimiter()
+    runtime.extras["notification_hub"] = NotificationHub()
     runtime.extras["http"] = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.proxy_timeout_seconds, connect=3.0)
     )
@@ -117,14 +126,14 @@ async def seed(runtime: ServiceRuntime) -> None:
 
 definition = ServiceDefinition(
     name="gateway",
-    description="Login, users, RBAC, rate limits, admin settings, audit log and the API proxy.",
+    description="Login, users, RBAC, rate limits, admin settings, audit log, notifications and the API proxy.",
     settings_cls=GatewaySettings,
     metadata=metadata,
     outbox=outbox,
     inbox=inbox,
     migrations=Path(__file__).parent / "migrations",
     # The proxy's catch-all comes last so the gateway's own routes win.
-    routers=[auth.router, admin.router, docs.router, proxy.router],
+    routers=[auth.router, admin.router, notifications.router, docs.router, proxy.router],
     handlers=handlers,
     on_startup=[wire],
     on_shutdown=[close],

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from servicekit.settings import ServiceSettings
 
 DEFAULT_SERVICE_URLS = {
@@ -33,6 +33,11 @@ class GatewaySettings(ServiceSettings):
     login_rate_per_minute: int = 10
     critical_rate_per_minute: int = 30
     web_dist_dir: Path = Path("./web/dist")
+    # The notification stream sends a comment after this much silence, so proxies keep it open.
+    notification_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # ...and ends after this long (the browser reconnects by itself), so a stream does not outlive the
+    # token it was opened with by much. uvicorn waits for open streams when it shuts down: this bounds it.
+    notification_stream_max_seconds: float = Field(default=300.0, gt=0)
 
     def private_key_pem(self) -> str:
         if self.jwt_private_key is not None:

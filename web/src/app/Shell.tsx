@@ -26,6 +26,7 @@ import { type ReactNode, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { useSession } from "../api/auth";
+import { NotificationBell } from "../features/notifications/NotificationBell";
 import { LANGUAGES, type Language, storeLanguage } from "../i18n";
 
 const DRAWER = 232;
@@ -64,6 +65,7 @@ export function Shell() {
           <Typography variant="h6" component="span" sx={{ fontWeight: 700, color: "primary.main", flexGrow: 1 }}>
             Parley
           </Typography>
+          <NotificationBell />
           <Tooltip title={t("shell.language")}>
             <IconButton
               aria-label={t("shell.language")}

@@ -5,7 +5,12 @@ import type { components } from "../api/schema";
 type Schemas = components["schemas"];
 export type Lead = Schemas["LeadOut"];
 
-export const server = setupServer();
+// Answered on every page (the bell in the frame); tests that care override it.
+const frame = [
+  http.get("/api/notifications", () => HttpResponse.json({ items: [], total: 0, page: 1, page_size: 10, unread: 0 })),
+];
+
+export const server = setupServer(...frame);
 
 export const AGENT: Schemas["UserOut"] = {
   id: "00000000-0000-4000-8000-0000000a9001",

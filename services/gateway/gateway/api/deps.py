@@ -1,4 +1,5 @@
-"""Gateway dependencies: the issuer, the secret box and the rate limiter live on app.state."""
+"""Gateway dependencies: the issuer, the secret box, the rate limiter and the notification hub live on
+app.state."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from servicekit.app import Runtime
 from servicekit.errors import TooManyRequests
 
 from ..adapters.crypto import SecretBox, TokenIssuer
+from ..adapters.notification_hub import NotificationHub
 from ..domain.rate_limit import RateLimiter, Rule
 from ..settings import GatewaySettings
 
@@ -28,9 +30,15 @@ def get_secret_box(runtime: Runtime) -> SecretBox:
     return box
 
 
+def get_notification_hub(runtime: Runtime) -> NotificationHub:
+    hub: NotificationHub = runtime.extras["notification_hub"]
+    return hub
+
+
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Issuer = Annotated[TokenIssuer, Depends(get_issuer)]
 Secrets = Annotated[SecretBox, Depends(get_secret_box)]
+Hub = Annotated[NotificationHub, Depends(get_notification_hub)]
 
 
 def client_ip(request: Request) -> str:

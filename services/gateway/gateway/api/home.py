@@ -7,6 +7,23 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
+
+# Vite names each built asset by a hash of its content: a name never changes meaning, so browsers keep
+# them for a year. index.html (and the other unhashed files) must be asked again each time, so a new
+# build reaches everyone on their next visit.
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+class HashedAssets(StaticFiles):
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["cache-control"] = IMMUTABLE
+        return response
+
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,7 +47,7 @@ def mount_console(app: FastAPI, dist: Path) -> None:
 
         return
     if (dist / "assets").is_dir():
-        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="console-assets")
+        app.mount("/assets", HashedAssets(directory=dist / "assets"), name="console-assets")
 
     root = dist.resolve()
     files = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
@@ -38,4 +55,4 @@ def mount_console(app: FastAPI, dist: Path) -> None:
     @app.get("/{path:path}", include_in_schema=False)
     async def console(path: str) -> FileResponse:
         # Only files that were in the build are served; every other path is a client-side route.
-        return FileResponse(root / path if path in files else index)
+        return FileResponse(root / path if path in files else index, headers={"cache-control": REVALIDATE})

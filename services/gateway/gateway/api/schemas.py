@@ -6,6 +6,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from servicekit.auth import Role
+from servicekit.pagination import Page
+
+from ..domain.notifications import Notification
 
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -62,3 +65,11 @@ class AuditOut(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     created_at: datetime
+
+
+class NotificationPage(Page[Notification]):
+    unread: int = Field(description="the caller's unread notifications, whatever the page shows")
+
+
+class ReadAllOut(BaseModel):
+    marked_read: int = Field(description="how many were unread until now")

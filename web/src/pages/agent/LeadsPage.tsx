@@ -76,13 +76,23 @@ export default function LeadsPage() {
     setParams(next, { replace: true });
   };
 
-  // Search as the agent types, once they pause.
+  // Search as the agent types, once they pause (300 ms after the last key, whatever else re-renders).
   useEffect(() => {
     const timer = window.setTimeout(() => {
-      if ((query.q ?? "") !== search) update({ q: search });
+      setParams(
+        (current) => {
+          if ((current.get("q") ?? "") === search) return current;
+          const next = new URLSearchParams(current);
+          if (search) next.set("q", search);
+          else next.delete("q");
+          next.delete("page");
+          return next;
+        },
+        { replace: true },
+      );
     }, 300);
     return () => window.clearTimeout(timer);
-  });
+  }, [search, setParams]);
 
   const sortField = (query.sort ?? "-created_at").replace(/^-/, "");
   const descending = (query.sort ?? "").startsWith("-");

@@ -63,3 +63,24 @@ test("switching to Hebrew turns the layout right-to-left", async () => {
   await waitFor(() => expect(document.documentElement.dir).toBe("rtl"));
   expect(await screen.findByRole("heading", { name: "לידים" })).toBeInTheDocument();
 });
+
+test("typing in the search box asks the API for matching leads once the agent pauses", async () => {
+  const searched: (string | null)[] = [];
+  server.use(
+    signedIn(),
+    http.get("/api/leads", ({ request }) => {
+      const q = new URL(request.url).searchParams.get("q");
+      searched.push(q);
+      const items = q === "kim" ? [lead({ name: "Kim Park" })] : [lead({ name: "Maya Cohen" }), lead({ name: "Kim Park" })];
+      return HttpResponse.json({ items, total: items.length, page: 1, page_size: 25 });
+    }),
+  );
+  renderAt("/agent/leads");
+  const table = await screen.findByRole("table", { name: "Leads" });
+  expect(await within(table).findByText("Maya Cohen")).toBeInTheDocument();
+  await userEvent.type(screen.getByLabelText("Search name, phone, email, place"), "kim");
+  await waitFor(() => expect(within(table).queryByText("Maya Cohen")).toBeNull());
+  expect(within(table).getByText("Kim Park")).toBeInTheDocument();
+  // One request for the whole word, not one per key.
+  expect(searched.filter((q) => q !== null)).toEqual(["kim"]);
+});
