@@ -27,6 +27,7 @@ from parley_contracts import (
     LeadUpdated,
 )
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth import Principal
@@ -137,19 +138,27 @@ async def fill_missing_lead(
     table: sa.Table,
     lead_id: uuid.UUID,
     changed: Callable[[UnitOfWork, LeadSnapshot], Awaitable[None]],
+    *,
+    key: str = "id",
 ) -> bool:
-    """Read-your-writes: a lead a projection (`table`, keyed by `id`) has never seen, not even as a
-    tombstone, is asked of leads and projected now by `changed`, exactly as its lead.created would
-    be. True when it was added; the event arriving later is the same version and changes nothing."""
+    """Read-your-writes: a lead a projection (`table`, keyed by the lead id in column `key`) has never
+    seen, not even as a tombstone, is asked of leads and projected now by `changed`, exactly as its
+    lead.created would be. True when it was added; the event arriving later is the same version and
+    changes nothing."""
     async with runtime.db.session() as session:
-        seen = await session.scalar(sa.select(sa.func.count()).where(table.c.id == str(lead_id)))
+        seen = await session.scalar(sa.select(sa.func.count()).where(table.c[key] == str(lead_id)))
     if seen:
         return False
     snapshot = await ask_leads(runtime, lead_id)
     if snapshot is None:
         return False
-    async with runtime.unit_of_work() as uow:
-        await changed(uow, snapshot)
+    try:
+        async with runtime.unit_of_work() as uow:
+            await changed(uow, snapshot)
+    except IntegrityError:
+        # lead.created was being projected at the same moment and inserted the row first: the same
+        # snapshot, so the lead is known either way.
+        return False
     return True
 
 

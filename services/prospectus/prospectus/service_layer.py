@@ -19,8 +19,10 @@ from servicekit.auth import Principal
 from servicekit.db import Database
 from servicekit.errors import Conflict, NotFound
 from servicekit.messaging import UnitOfWork
+from servicekit.runtime import ServiceRuntime
 
 from .adapters import repository as repo
+from .adapters.tables import lead_projection
 from .domain.ports import ProspectusNotFoundError, ProspectusStore
 from .domain.versions import VersionStatus
 
@@ -29,6 +31,12 @@ from .domain.versions import VersionStatus
 
 async def apply_lead(uow: UnitOfWork, snapshot: LeadSnapshot) -> None:
     await repo.upsert_lead_snapshot(uow.session, snapshot)
+
+
+async def project_missing_lead(runtime: ServiceRuntime, lead_id: uuid.UUID) -> None:
+    """Read-your-writes for the API: a lead created a moment ago whose lead.created has not arrived
+    yet is asked of leads and projected now, as the event would."""
+    await lead_projection.fill_missing(runtime, lead_id, apply_lead)
 
 
 async def apply_email_permission(uow: UnitOfWork, lead_id: uuid.UUID, permission: bool) -> None:

@@ -12,6 +12,7 @@ from prospectus.testing.events import catalog_events, lead_snapshot, recommendat
 from prospectus.testing.factories import sample_products
 from pypdf import PdfReader
 from servicekit.bus import wait_for
+from servicekit.testing.leads import answer_lead_snapshots
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +95,33 @@ async def test_agents_only_reach_their_own_leads(prospectus_app, make_known_lead
         allowed = await app.client.get(path, headers=app.admin)
         assert allowed.status_code == 200, (path, allowed.text)
     assert (await app.client.get(base)).status_code == 401
+
+
+async def test_a_lead_created_a_moment_ago_is_found_at_once(prospectus_app):
+    """Its lead.created has not arrived: prospectus asks leads, and the owner rule still holds."""
+    app = prospectus_app
+    fresh, later = lead_snapshot(app.agent_id), lead_snapshot(app.agent_id)
+    theirs = lead_snapshot(app.agent2_id)
+    asked = await answer_lead_snapshots(app.runtime, fresh, later, theirs)
+
+    listed = await app.client.get(f"/api/prospectus/{fresh.id}", headers=app.agent)
+    assert listed.status_code == 200 and listed.json()["items"] == [] and asked == [fresh.id]
+    # Projected now: the next request does not ask again.
+    assert (await app.client.get(f"/api/prospectus/{fresh.id}", headers=app.agent)).status_code == 200
+    assert asked == [fresh.id]
+    # A version request finds the lead at once: what it lacks is a recommendation, not the lead.
+    requested = await app.client.post(f"/api/prospectus/{later.id}", headers=app.agent)
+    assert requested.status_code == 409 and "no recommendation yet" in requested.json()["detail"]
+    assert asked == [fresh.id, later.id]
+
+    # Another agent's lead is fetched once but stays a 404; an unknown one is a 404 too.
+    for lead_id in (theirs.id, uuid.uuid4()):
+        for method in ("POST", "GET"):
+            response = await app.client.request(method, f"/api/prospectus/{lead_id}", headers=app.agent)
+            assert response.status_code == 404, (method, lead_id, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["detail"] == "Lead not found."
+    assert asked.count(theirs.id) == 1
 
 
 async def test_bad_requests_are_problems_not_errors(prospectus_app, make_known_lead):

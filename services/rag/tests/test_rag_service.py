@@ -29,6 +29,7 @@ from parley_contracts import (
     TranscriptLine,
 )
 from rag.adapters.tables import inbox
+from servicekit.testing.leads import answer_lead_snapshots
 from sqlalchemy import func, select
 
 from .conftest import AGENT2_ID, AGENT_ID, RagApp, tiny_catalog
@@ -264,6 +265,42 @@ async def test_recommendations_api_is_scoped_to_the_agents_leads(rag_app: RagApp
         return r.status_code == 200
 
     await rag_app.eventually(moved)
+
+
+async def test_a_lead_created_a_moment_ago_is_usable_at_once(rag_app: RagApp) -> None:
+    """Its lead.created has not arrived: rag asks leads who owns it, and the owner rule still holds."""
+    await rag_app.index_products(*tiny_catalog().values())
+    fresh, later, theirs = (
+        LeadSnapshot(id=uuid.uuid4(), name="Ana", phone="+15550100", assigned_agent_id=agent)
+        for agent in (AGENT_ID, AGENT_ID, AGENT2_ID)
+    )
+    asked = await answer_lead_snapshots(rag_app.runtime, fresh, later, theirs)
+    body = {"needs": {"coverage_type": ["life"], "age": 70}, "top_k": 2}
+
+    def recommend(lead_id: uuid.UUID) -> Any:
+        return rag_app.client.post(
+            "/api/rag/recommendations", json={**body, "lead_id": str(lead_id)}, headers=rag_app.agent
+        )
+
+    r = await recommend(fresh.id)
+    assert r.status_code == 200, r.text
+    assert r.json()["lead_id"] == str(fresh.id) and asked == [fresh.id]
+    # Projected now: the next request does not ask again.
+    assert (await recommend(fresh.id)).status_code == 200 and asked == [fresh.id]
+    # The lead's page finds the lead at once; what it lacks is a recommendation, not the lead.
+    latest = await rag_app.client.get(f"/api/rag/leads/{later.id}/recommendations", headers=rag_app.agent)
+    assert latest.status_code == 404 and latest.json()["detail"] == "No recommendation for this lead yet."
+    assert asked == [fresh.id, later.id]
+
+    # Another agent's lead is fetched once but stays a 404; an unknown one is a 404 too.
+    for lead_id in (theirs.id, uuid.uuid4()):
+        for denied in (
+            await recommend(lead_id),
+            await rag_app.client.get(f"/api/rag/leads/{lead_id}/recommendations", headers=rag_app.agent),
+        ):
+            assert denied.status_code == 404 and denied.json()["detail"] == "Lead not found."
+            assert denied.headers["content-type"].startswith("application/problem+json")
+    assert asked.count(theirs.id) == 1
 
 
 @pytest.mark.parametrize(

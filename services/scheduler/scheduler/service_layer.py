@@ -32,11 +32,13 @@ from parley_contracts import (
 from servicekit.auth import Principal
 from servicekit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from servicekit.messaging import UnitOfWork
+from servicekit.runtime import ServiceRuntime
 
 from .adapters import repository as repo
 from .adapters.database_calendar import DatabaseCalendar
 from .adapters.repository import CallTask, LeadRecord
 from .adapters.sql import as_utc
+from .adapters.tables import lead_projection
 from .api.schemas import ManualTaskIn
 from .context import Scheduling
 from .domain import (
@@ -269,6 +271,16 @@ async def project_lead(uow: UnitOfWork, ctx: Scheduling, snapshot: LeadSnapshot)
     else:
         await repo.update_lead(uow.session, lead)
     await _replan(uow, ctx, lead, previous)
+
+
+async def project_missing_lead(runtime: ServiceRuntime, ctx: Scheduling, lead_id: uuid.UUID) -> None:
+    """Read-your-writes for the API: a lead created a moment ago whose lead.created has not arrived
+    yet is asked of leads and projected (and its first call planned) now, as the event would."""
+
+    async def changed(uow: UnitOfWork, snapshot: LeadSnapshot) -> None:
+        await project_lead(uow, ctx, snapshot)
+
+    await lead_projection.fill_missing(runtime, lead_id, changed)
 
 
 async def forget_lead(uow: UnitOfWork, ctx: Scheduling, lead_id: uuid.UUID) -> None:

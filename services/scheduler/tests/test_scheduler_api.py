@@ -6,10 +6,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from parley_contracts import CallOutcome, TaskCompleted
+from parley_contracts import CallOutcome, LeadCreated, TaskCompleted
+from servicekit.testing.leads import answer_lead_snapshots
 from servicekit.testing.service import AGENT2_ID
 
-from .conftest import START, window
+from .conftest import START, lead_snapshot, window
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +55,42 @@ async def test_agents_see_only_their_leads_tasks(scheduler_app):
     assert (await client.get(f"{TASKS}/{my_task['id']}", headers=agent)).json()["lead_name"] == "Ada Lovelace"
     assert (await client.get(f"{TASKS}/{their_task['id']}", headers=scheduler_app.admin)).status_code == 200
     assert (await client.get(TASKS)).status_code == 401
+
+
+async def test_a_lead_created_a_moment_ago_can_be_booked_and_planned_at_once(scheduler_app):
+    """Its lead.created has not arrived: the scheduler asks leads, projects and plans the lead as the
+    event would, and the owner rule still holds."""
+    app = scheduler_app
+    fresh, planned = lead_snapshot(name="Fresh Fern"), lead_snapshot()
+    theirs = lead_snapshot(assigned_agent_id=AGENT2_ID)
+    asked = await answer_lead_snapshots(app.runtime, fresh, planned, theirs)
+
+    booked = await book(app, fresh)
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["lead_name"] == "Fresh Fern" and asked == [fresh.id]
+    # Projected now, its first call planned too: the next request does not ask again.
+    plan = await app.client.get(f"/api/scheduler/leads/{fresh.id}", headers=app.agent)
+    assert plan.status_code == 200 and asked == [fresh.id]
+    assert sorted(t["kind"] for t in await app.tasks(lead_id=str(fresh.id))) == ["AUTO", "MANUAL"]
+    # The event arriving later is the same version: nothing is planned twice.
+    late = LeadCreated(lead=fresh)
+    await app.publish(late)
+    await app.handled(late)
+    assert sorted(t["kind"] for t in await app.tasks(lead_id=str(fresh.id))) == ["AUTO", "MANUAL"]
+
+    plan = await app.client.get(f"/api/scheduler/leads/{planned.id}", headers=app.agent)
+    assert plan.status_code == 200 and plan.json()["next_task"]["kind"] == "AUTO"
+    assert asked == [fresh.id, planned.id]
+
+    # Another agent's lead is fetched once but stays a 404; an unknown one is a 404 too.
+    for response in (
+        await book(app, theirs),
+        await app.client.get(f"/api/scheduler/leads/{theirs.id}", headers=app.agent),
+        await book(app, lead_snapshot()),
+        await app.client.get(f"/api/scheduler/leads/{uuid.uuid4()}", headers=app.agent),
+    ):
+        assert response.status_code == 404 and response.headers["content-type"] == PROBLEM, response.text
+    assert asked.count(theirs.id) == 1
 
 
 async def test_listing_filters_by_day_in_a_timezone_and_status(scheduler_app):

@@ -273,24 +273,14 @@ async def test_call_requested_phone_without_twilio_ends_failed(voice_app: VoiceA
 
 async def test_a_lead_created_a_moment_ago_can_be_called_at_once(voice_app: VoiceApp) -> None:
     """Its lead.created has not arrived: the bridge asks leads, and the owner rule still holds."""
-    from parley_contracts import RPC_LEADS_SNAPSHOT, LeadSnapshotReply, LeadSnapshotRequest
+    from servicekit.testing.leads import answer_lead_snapshots
 
     from .conftest import lead_snapshot
 
     app = voice_app
-    known = {
-        lead.id: lead
-        for lead in (lead_snapshot(name="Fresh Fern"), lead_snapshot(assigned_agent_id=AGENT2_ID))
-    }
-    asked: list[uuid.UUID] = []
-
-    async def leads_service(msg: Msg) -> None:
-        request = LeadSnapshotRequest.model_validate_json(msg.data)
-        asked.append(request.lead_id)
-        await msg.respond(LeadSnapshotReply(lead=known.get(request.lead_id)).model_dump_json().encode())
-
-    await app.runtime.bus.nc.subscribe(app.runtime.bus.subject(RPC_LEADS_SNAPSHOT), cb=leads_service)
-    fresh, theirs = known
+    fresh_lead, their_lead = lead_snapshot(name="Fresh Fern"), lead_snapshot(assigned_agent_id=AGENT2_ID)
+    asked = await answer_lead_snapshots(app.runtime, fresh_lead, their_lead)
+    fresh, theirs = fresh_lead.id, their_lead.id
     body = await start(app, fresh, app.agent)
     assert body["session"]["lead_id"] == str(fresh) and asked == [fresh]
     # Projected now: the next call does not ask again.

@@ -45,6 +45,7 @@ async def request_prospectus(
     `call_id`). Answers 202 at once; poll the version until its status is READY or FAILED."""
     worker: RenderWorker = runtime.extras["worker"]
     call_id = body.call_id if body else None
+    await svc.project_missing_lead(runtime, lead_id)
     for attempt in range(1, VERSION_NUMBER_ATTEMPTS + 1):
         try:
             async with runtime.unit_of_work() as uow:
@@ -63,9 +64,10 @@ async def request_prospectus(
 
 @router.get("/{lead_id}", response_model=Page[VersionOut])
 async def list_versions(
-    lead_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, paging: Pagination
+    lead_id: uuid.UUID, principal: CurrentPrincipal, runtime: Runtime, session: DbSession, paging: Pagination
 ) -> Page[VersionOut]:
     """The lead's versions, newest first."""
+    await svc.project_missing_lead(runtime, lead_id)
     if await repo.get_lead(session, lead_id, principal) is None:
         raise NotFound("Lead not found.")
     items, total = await repo.list_versions(session, lead_id, offset=paging.offset, limit=paging.page_size)

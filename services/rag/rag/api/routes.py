@@ -14,13 +14,16 @@ from pydantic import BaseModel, Field
 from servicekit.app import DbSession, Runtime
 from servicekit.auth import AdminPrincipal, CurrentPrincipal, Principal
 from servicekit.errors import NotFound
+from servicekit.lead_projection import fill_missing_lead
+from servicekit.runtime import ServiceRuntime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters import repository as repo
+from ..adapters.tables import lead_owners
 from ..domain.indexer import IndexHealth
 from ..domain.types import ChunkHit, SearchFilters
 from ..domain.vector_store import IndexRun
-from ..service_layer import RagEngine
+from ..service_layer import RagEngine, lead_changed
 from .schemas import CallResults
 
 router = APIRouter(prefix="/api/rag", tags=["rag"])
@@ -42,8 +45,12 @@ async def lead_visible(session: AsyncSession, principal: Principal, lead_id: UUI
     return owner is not None and owner.assigned_agent_id == principal.user_id
 
 
-async def ensure_lead_visible(session: AsyncSession, principal: Principal, lead_id: UUID) -> None:
+async def ensure_lead_visible(
+    runtime: ServiceRuntime, session: AsyncSession, principal: Principal, lead_id: UUID
+) -> None:
     """A lead the principal may not see is "not found", like one that does not exist."""
+    # A lead created a moment ago may not have reached this projection yet: ask leads for it.
+    await fill_missing_lead(runtime, lead_owners, lead_id, lead_changed, key="lead_id")
     if not await lead_visible(session, principal, lead_id):
         raise NotFound("Lead not found.")
 
@@ -91,10 +98,14 @@ class IndexHealthOut(IndexHealth):
 
 @router.post("/recommendations", response_model=RecommendationResponse)
 async def recommend(
-    body: RecommendationRequest, principal: CurrentPrincipal, session: DbSession, engine: Engine
+    body: RecommendationRequest,
+    principal: CurrentPrincipal,
+    runtime: Runtime,
+    session: DbSession,
+    engine: Engine,
 ) -> RecommendationResponse:
     if body.lead_id is not None:
-        await ensure_lead_visible(session, principal, body.lead_id)
+        await ensure_lead_visible(runtime, session, principal, body.lead_id)
     outcome = await engine.recommend(body.needs, body.top_k)
     return RecommendationResponse(
         lead_id=body.lead_id,
@@ -129,9 +140,9 @@ async def search(
 
 @router.get("/leads/{lead_id}/recommendations", response_model=LeadRecommendation)
 async def latest_for_lead(
-    lead_id: UUID, principal: CurrentPrincipal, session: DbSession
+    lead_id: UUID, principal: CurrentPrincipal, runtime: Runtime, session: DbSession
 ) -> LeadRecommendation:
-    await ensure_lead_visible(session, principal, lead_id)
+    await ensure_lead_visible(runtime, session, principal, lead_id)
     stored = await repo.latest_recommendation(session, lead_id)
     if stored is None:
         raise NotFound("No recommendation for this lead yet.")

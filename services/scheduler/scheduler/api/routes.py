@@ -136,8 +136,10 @@ async def list_tasks(
 
 @router.post("/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED)
 async def create_task(data: ManualTaskIn, principal: CurrentPrincipal, runtime: Runtime) -> TaskOut:
+    ctx = scheduling_of(runtime)
+    await svc.project_missing_lead(runtime, ctx, data.lead_id)
     async with runtime.unit_of_work() as uow:
-        task, lead = await svc.create_manual_task(uow, scheduling_of(runtime), principal, data)
+        task, lead = await svc.create_manual_task(uow, ctx, principal, data)
     return _out(task, lead.name)
 
 
@@ -248,10 +250,11 @@ async def lead_plan(
 ) -> LeadPlanOut:
     """The dialer's view of one lead: its candidate zones, the legal hours that apply, why automatic
     calls stopped (e.g. TIMEZONE_NEEDED) and its next pending call."""
+    ctx = scheduling_of(runtime)
+    await svc.project_missing_lead(runtime, ctx, lead_id)
     lead = await repo.get_lead(session, lead_id, principal)
     if lead is None or lead.deleted:
         raise NotFound("Lead not found.")
-    ctx = scheduling_of(runtime)
     now = ctx.clock.now()
     snapshot = lead.snapshot()
     rules = ctx.planner.settings.calling_rules
