@@ -1,5 +1,5 @@
 """The console in a real browser (Debian's Chromium, driven by Playwright) against the running platform:
-an agent signs in, finds only their own leads, moves one on the kanban, edits its call windows, adds a
+an agent signs in and sees a reminder arrive for a call that falls due, finds only their own leads, moves one on the kanban, edits its call windows, adds a
 note, rehearses a simulated call watching the transcript grow, reads that call's needs and
 recommendations with their sources, previews, downloads and emails the prospectus and finds the email
 on the timeline, imports a CSV with a broken row, reads the page in Hebrew, and is refused the admin
@@ -9,14 +9,16 @@ axe-core checks each page; screenshots of each go to var/screenshots/ (not commi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from servicekit.demo import DEMO_AGENT, DEMO_AGENT2
+from servicekit.demo import DEMO_ADMIN, DEMO_AGENT, DEMO_AGENT2
 
 from .conftest import PLATFORM_TEST_TIMEOUT, ROOT, RunningPlatform, login, poll
 
@@ -90,9 +92,49 @@ async def check_page(page: Any, name: str) -> None:
     assert await axe_violations(page) == [], name
 
 
+def book_soon(platform: RunningPlatform, tag: str) -> None:
+    """A lead of the agent's in a zone where it is early afternoon now (legal whatever the hour the
+    test runs), and an admin's booking for it ten minutes from now: inside the reminder's lead time."""
+    now = datetime.now(UTC)
+    offset = (13 - now.hour + 12) % 24 - 12  # hours east of UTC that make it about 13:00 there
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is UTC+3
+    with platform.client() as client:
+        admin = login(client, DEMO_ADMIN.email, DEMO_ADMIN.password)
+        lead = client.post(
+            "/api/leads",
+            json={
+                "name": f"Reminder Rae {tag}",
+                "phone": f"+1617555{int(tag, 16) % 10000:04d}",
+                "timezone": zone,
+                "assigned_agent_id": str(DEMO_AGENT.id),
+            },
+            headers=admin,
+        )
+        assert lead.status_code == 201, lead.text
+        at = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)
+        booked = poll(
+            lambda: client.post(
+                "/api/scheduler/tasks",
+                json={"lead_id": lead.json()["id"], "scheduled_for": at.isoformat(), "force": True},
+                headers=admin,
+            ),
+            lambda response: response.status_code != 404,  # the scheduler has projected the lead
+            timeout=30,
+        )
+        assert booked.status_code == 201, booked.text
+
+
 async def test_an_agent_works_their_leads_in_the_console(
     running_platform: RunningPlatform, page: Any
 ) -> None:
+    try:
+        await agent_session(running_platform, page)
+    except BaseException:
+        await shoot(page, "failure")  # what the page showed when the test gave up
+        raise
+
+
+async def agent_session(running_platform: RunningPlatform, page: Any) -> None:
     tag = uuid.uuid4().hex[:6]
     with running_platform.client() as client:
         agent = login(client, DEMO_AGENT.email, DEMO_AGENT.password)
@@ -120,6 +162,12 @@ async def test_an_agent_works_their_leads_in_the_console(
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/agent/leads")
 
+    # A call booked for ten minutes from now: its reminder arrives in the open page, live.
+    book_soon(running_platform, tag)
+    toast = page.get_by_role("status").filter(has_text="A call is due soon")
+    await toast.wait_for(timeout=60_000)
+    await page.get_by_role("button", name=re.compile(r"Notifications, [1-9]\d* unread")).wait_for()
+
     # Only the agent's own leads.
     table = page.get_by_role("table", name="Leads")
     await table.get_by_role("link", name=f"Kanban Kim {tag}").wait_for()
@@ -127,7 +175,7 @@ async def test_an_agent_works_their_leads_in_the_console(
     assert seeded >= 2 and await page.get_by_text(f"Not Yours {tag}").count() == 0
     await check_page(page, "leads")
     # Search narrows the list to the one lead.
-    await page.get_by_label("Search name, phone, email, place").fill(tag)
+    await page.get_by_label("Search name, phone, email, place").fill(f"kanban kim {tag}")
     await page.wait_for_function("document.querySelectorAll('table tbody tr').length === 1")
     await table.get_by_role("link", name=f"Kanban Kim {tag}").wait_for()
 

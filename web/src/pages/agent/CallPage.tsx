@@ -13,12 +13,18 @@ import { callDuration, formatDuration } from "./CallsPage";
 function Transcript({ lines, live }: { lines: Line[]; live: boolean }) {
   const { t, i18n } = useTranslation();
   const end = useRef<HTMLDivElement | null>(null);
-  useEffect(() => end.current?.scrollIntoView?.({ block: "nearest" }), [lines.length]);
+  useEffect(() => {
+    // A block, not an expression: browsers now return a Promise from scrollIntoView, and React would
+    // take it for the effect's cleanup.
+    void end.current?.scrollIntoView?.({ block: "nearest" });
+  }, [lines.length]);
   return (
     <Box
       role="log"
       aria-live={live ? "polite" : "off"}
       aria-label={t("call.transcript")}
+      // Scrollable, so reachable by keyboard too.
+      tabIndex={0}
       sx={{ maxHeight: 480, overflowY: "auto", display: "flex", flexDirection: "column", gap: 1, p: 1 }}
     >
       {lines.map((line) => (
