@@ -250,9 +250,9 @@ async def import_leads(
     snapshots = [
         LeadSnapshot(
             id=uuid.uuid4(),
-            **row.fields,
+            # A file's own source column wins; rows without one came from "csv".
+            **{**row.fields, "source": row.fields.get("source") or "csv"},
             status=LeadStatus.NEW,
-            source=row.fields.get("source") or "csv",
             assigned_agent_id=owner,
             created_at=stamp,
             updated_at=stamp,

@@ -133,3 +133,15 @@ async def test_fifty_thousand_rows_import_in_one_request(leads_app):
         await leads_app.client.get("/api/leads", params={"page_size": 1}, headers=leads_app.admin)
     ).json()
     assert listed["total"] == 50_000
+
+
+async def test_a_source_column_is_kept_and_rows_without_one_come_from_csv(leads_app):
+    data = csv_bytes(
+        ["Web Wendy,+14155550171,web form", "Blank Bob,+14155550172,"], header="name,phone,source"
+    )
+    r = await upload(leads_app, data, leads_app.agent)
+    assert r.status_code == 201, r.text
+    listed = (
+        await leads_app.client.get("/api/leads", params={"q": "+1415555017"}, headers=leads_app.agent)
+    ).json()
+    assert {i["name"]: i["source"] for i in listed["items"]} == {"Web Wendy": "web form", "Blank Bob": "csv"}
