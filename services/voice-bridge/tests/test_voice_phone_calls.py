@@ -140,8 +140,11 @@ async def serve_phone(
         "twilio_api_base_url": twilio.base_url,
         "twilio_webhook_base_url": base_url,
         "voice_signing_secrets": [SecretStr("phone-test-signing-secret-0123456789")],
+        # Calls at any hour, whatever the lead's country (the tests run at any time of day); the
+        # country rows are tested in test_voice_calling_hours.py.
         "calling_hours_start": "00:00",
         "calling_hours_end": "24:00",
+        "calling_rules_builtin": False,
         "final_status_wait_seconds": 2,
     }
     app = create_app(definition, await voice_settings(**(infrastructure | overrides)))
